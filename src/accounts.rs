@@ -1,0 +1,280 @@
+//! Managing principals and RBAC: users and roles. Every change is audited.
+
+use sea_orm::TransactionTrait;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::domain::{Password, PrincipalRef, RoleName, ScopeSet, Username};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::store::audit::{self, AuditEvent, Outcome};
+use crate::store::roles::{self, RoleRecord};
+use crate::store::users::{self, NewUser, UserChanges, UserRecord};
+use crate::store::{refresh_tokens, Page};
+
+pub const ADMIN_ROLE: &str = "admin";
+pub const USER_ROLE: &str = "user";
+
+pub struct UserUpdate {
+    pub password: Option<Password>,
+    pub disabled: Option<bool>,
+    pub roles: Option<Vec<RoleName>>,
+}
+
+/// Creates a user. `actor` is `None` for the CLI and the start-up bootstrap.
+pub async fn create_user(
+    state: &AppState,
+    actor: Option<&PrincipalRef>,
+    username: Username,
+    password: Password,
+    roles: Vec<RoleName>,
+) -> Result<UserRecord, AppError> {
+    let password_hash = state.hasher.hash(password).await?;
+    let now = state.clock.now();
+    let txn = state.db.write().begin().await?;
+    let record = users::insert(
+        &txn,
+        NewUser {
+            username: &username,
+            password_hash,
+            roles: &roles,
+            now,
+        },
+    )
+    .await?;
+    let mut event = AuditEvent::new("user.create", Outcome::Success)
+        .target("user", record.user.id.to_string())
+        .details(json!({ "username": record.user.username, "roles": record.roles }));
+    if let Some(actor) = actor {
+        event = event.actor(actor);
+    }
+    audit::record(&txn, event, now).await?;
+    txn.commit().await?;
+    Ok(record)
+}
+
+/// Creates the configured administrator when the database has no user yet.
+pub async fn bootstrap_admin(state: &AppState) -> Result<(), AppError> {
+    let Some((username, password)) = &state.settings.admin else {
+        return Ok(());
+    };
+    if users::count(state.db.read()).await? > 0 {
+        return Ok(());
+    }
+    let username = Username::parse(username)
+        .map_err(|e| AppError::validation("TRIDENT_ADMIN_USERNAME", e.0))?;
+    let password = Password::parse(secrecy::ExposeSecret::expose_secret(password).to_owned())
+        .map_err(|e| AppError::validation("TRIDENT_ADMIN_PASSWORD", e.0))?;
+    let roles =
+        vec![RoleName::parse(ADMIN_ROLE).map_err(|e| AppError::Unexpected(anyhow::anyhow!(e)))?];
+    let record = create_user(state, None, username, password, roles).await?;
+    tracing::info!(user_id = %record.user.id, "created the initial administrator");
+    Ok(())
+}
+
+pub async fn list_users(
+    state: &AppState,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Page<UserRecord>, AppError> {
+    Ok(users::list(state.db.read(), after, limit).await?)
+}
+
+pub async fn get_user(state: &AppState, id: Uuid) -> Result<UserRecord, AppError> {
+    users::find_record(state.db.read(), id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// Refuses a change that would leave no enabled administrator.
+async fn keep_an_admin(
+    db: &impl sea_orm::ConnectionTrait,
+    target: &UserRecord,
+    loses_admin: bool,
+) -> Result<(), AppError> {
+    let is_admin = target.roles.iter().any(|r| r == ADMIN_ROLE) && !target.user.disabled;
+    if is_admin && loses_admin && users::count_holders(db, ADMIN_ROLE, target.user.id).await? == 0 {
+        return Err(AppError::Conflict(
+            "this is the last enabled administrator".into(),
+        ));
+    }
+    Ok(())
+}
+
+pub async fn update_user(
+    state: &AppState,
+    actor: &PrincipalRef,
+    id: Uuid,
+    update: UserUpdate,
+) -> Result<UserRecord, AppError> {
+    let password_hash = match update.password {
+        Some(password) => Some(state.hasher.hash(password).await?),
+        None => None,
+    };
+    let now = state.clock.now();
+    let txn = state.db.write().begin().await?;
+    let current = users::find_record(&txn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let drops_admin = update
+        .roles
+        .as_ref()
+        .is_some_and(|roles| !roles.iter().any(|r| r.as_str() == ADMIN_ROLE));
+    keep_an_admin(&txn, &current, drops_admin || update.disabled == Some(true)).await?;
+    let password_changed = password_hash.is_some();
+    let details = json!({
+        "password_changed": password_changed,
+        "disabled": update.disabled,
+        "roles": update.roles.as_ref().map(|r| r.iter().map(RoleName::as_str).collect::<Vec<_>>()),
+    });
+    let record = users::update(
+        &txn,
+        id,
+        UserChanges {
+            password_hash,
+            disabled: update.disabled,
+            roles: update.roles,
+            now,
+        },
+    )
+    .await?
+    .ok_or(AppError::NotFound)?;
+    if password_changed {
+        // A new password ends every session the old one opened.
+        refresh_tokens::revoke_all_for_user(&txn, id, "password_changed", now).await?;
+    }
+    audit::record(
+        &txn,
+        AuditEvent::new("user.update", Outcome::Success)
+            .actor(actor)
+            .target("user", id.to_string())
+            .details(details),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(record)
+}
+
+pub async fn delete_user(state: &AppState, actor: &PrincipalRef, id: Uuid) -> Result<(), AppError> {
+    let now = state.clock.now();
+    let txn = state.db.write().begin().await?;
+    let current = users::find_record(&txn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    keep_an_admin(&txn, &current, true).await?;
+    users::delete(&txn, id).await?;
+    audit::record(
+        &txn,
+        AuditEvent::new("user.delete", Outcome::Success)
+            .actor(actor)
+            .target("user", id.to_string())
+            .details(json!({ "username": current.user.username })),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+pub async fn list_roles(
+    state: &AppState,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Page<RoleRecord>, AppError> {
+    Ok(roles::list(state.db.read(), after, limit).await?)
+}
+
+pub async fn get_role(state: &AppState, name: &str) -> Result<RoleRecord, AppError> {
+    roles::find(state.db.read(), name)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+pub async fn create_role(
+    state: &AppState,
+    actor: &PrincipalRef,
+    name: RoleName,
+    description: &str,
+    permissions: ScopeSet,
+) -> Result<RoleRecord, AppError> {
+    let now = state.clock.now();
+    let txn = state.db.write().begin().await?;
+    roles::insert(&txn, &name, description, &permissions, now).await?;
+    audit::record(
+        &txn,
+        AuditEvent::new("role.create", Outcome::Success)
+            .actor(actor)
+            .target("role", name.as_str())
+            .details(json!({ "permissions": permissions.to_strings() })),
+        now,
+    )
+    .await?;
+    let record = roles::find(&txn, name.as_str())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    txn.commit().await?;
+    Ok(record)
+}
+
+/// Replaces a role's description and permissions (PUT). The built-in `admin` role keeps its permissions.
+pub async fn replace_role(
+    state: &AppState,
+    actor: &PrincipalRef,
+    name: &str,
+    description: &str,
+    permissions: ScopeSet,
+) -> Result<RoleRecord, AppError> {
+    let now = state.clock.now();
+    let txn = state.db.write().begin().await?;
+    let current = roles::find(&txn, name).await?.ok_or(AppError::NotFound)?;
+    if current.role.name == ADMIN_ROLE {
+        let held = ScopeSet::parse_all(current.permissions.iter().map(String::as_str))
+            .map_err(|e| AppError::Unexpected(anyhow::anyhow!(e)))?;
+        if !held.is_subset(&permissions) {
+            return Err(AppError::Conflict(
+                "the admin role cannot lose permissions".into(),
+            ));
+        }
+    }
+    roles::set_description(&txn, name, description).await?;
+    roles::set_permissions(&txn, name, &permissions).await?;
+    audit::record(
+        &txn,
+        AuditEvent::new("role.update", Outcome::Success)
+            .actor(actor)
+            .target("role", name)
+            .details(json!({ "permissions": permissions.to_strings() })),
+        now,
+    )
+    .await?;
+    let record = roles::find(&txn, name).await?.ok_or(AppError::NotFound)?;
+    txn.commit().await?;
+    Ok(record)
+}
+
+pub async fn delete_role(
+    state: &AppState,
+    actor: &PrincipalRef,
+    name: &str,
+) -> Result<(), AppError> {
+    let now = state.clock.now();
+    let txn = state.db.write().begin().await?;
+    let current = roles::find(&txn, name).await?.ok_or(AppError::NotFound)?;
+    if current.role.builtin {
+        return Err(AppError::Conflict(
+            "built-in roles cannot be deleted".into(),
+        ));
+    }
+    roles::delete(&txn, name).await?;
+    audit::record(
+        &txn,
+        AuditEvent::new("role.delete", Outcome::Success)
+            .actor(actor)
+            .target("role", name),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}

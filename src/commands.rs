@@ -1,0 +1,73 @@
+//! What the CLI does, one function per command.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use serde_json::json;
+
+use crate::clock::SystemClock;
+use crate::config::Settings;
+use crate::domain::{Password, Username};
+use crate::keys::SigningAlgorithm;
+use crate::startup::{build_state, Application};
+use crate::store::Db;
+use crate::{accounts, http, telemetry};
+
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    telemetry::init(settings.log_format);
+    let issuer = settings.issuer.clone();
+    let app = Application::build(settings, Arc::new(SystemClock)).await?;
+    tracing::info!(port = app.port(), %issuer, "trident is listening");
+    app.run_until_stopped().await?;
+    tracing::info!("trident stopped");
+    Ok(())
+}
+
+pub async fn migrate(settings: Settings) -> anyhow::Result<()> {
+    let db = Db::connect(&settings.database).await?;
+    db.migrate().await?;
+    db.close().await;
+    println!("{}", json!({ "migrated": true }));
+    Ok(())
+}
+
+pub async fn create_user(
+    settings: Settings,
+    username: &str,
+    password: String,
+    roles: &[String],
+) -> anyhow::Result<()> {
+    let state = build_state(settings, Arc::new(SystemClock)).await?;
+    let username = Username::parse(username).map_err(|e| anyhow::anyhow!("username: {e}"))?;
+    let password = Password::parse(password).map_err(|e| anyhow::anyhow!("password: {e}"))?;
+    let roles = http::users::parse_roles(roles).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let record = accounts::create_user(&state, None, username, password, roles)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "{}",
+        json!({ "id": record.user.id, "username": record.user.username, "roles": record.roles })
+    );
+    state.db.close().await;
+    Ok(())
+}
+
+pub async fn rotate_keys(
+    settings: Settings,
+    algorithm: Option<SigningAlgorithm>,
+) -> anyhow::Result<()> {
+    let algorithm = algorithm.unwrap_or(settings.signing_algorithm);
+    // Keep old keys published while the tokens they signed can still be presented.
+    let overlap = Duration::from_std(settings.access_token_ttl)? + Duration::minutes(5);
+    let state = build_state(settings, Arc::new(SystemClock)).await?;
+    let kid = state
+        .keys
+        .rotate(state.db.write(), algorithm, overlap, state.clock.now())
+        .await?;
+    println!(
+        "{}",
+        json!({ "kid": kid, "algorithm": algorithm.jose_name(), "previous_keys_published_for_seconds": overlap.num_seconds() })
+    );
+    state.db.close().await;
+    Ok(())
+}

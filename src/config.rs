@@ -1,0 +1,384 @@
+//! Settings: parsed once from flags and `TRIDENT_*` environment variables,
+//! validated before anything starts. Secrets are held as `SecretString`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::keys::SigningAlgorithm;
+
+/// Raw settings as clap reads them; turned into [`Settings`] by [`RawSettings::validate`].
+#[derive(clap::Args, Debug, Clone)]
+pub struct RawSettings {
+    /// Database URL: `sqlite://PATH?mode=rwc` (embedded) or `postgres://…` (shared by several nodes).
+    #[arg(
+        long,
+        env = "TRIDENT_DATABASE_URL",
+        default_value = "sqlite://trident.db?mode=rwc",
+        global = true
+    )]
+    pub database_url: String,
+    /// Address the HTTP server listens on.
+    #[arg(
+        long,
+        env = "TRIDENT_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub bind: String,
+    /// Issuer identifier (RFC 8414): the public base URL of this server. Defaults to `http://BIND`.
+    #[arg(long, env = "TRIDENT_ISSUER", global = true)]
+    pub issuer: Option<String>,
+    /// Username of the administrator created on start when no user exists yet.
+    #[arg(long, env = "TRIDENT_ADMIN_USERNAME", global = true)]
+    pub admin_username: Option<String>,
+    /// Password of that administrator.
+    #[arg(
+        long,
+        env = "TRIDENT_ADMIN_PASSWORD",
+        hide_env_values = true,
+        global = true
+    )]
+    pub admin_password: Option<String>,
+    /// Base64 (standard or URL-safe) 32-byte key that encrypts signing keys at rest.
+    /// Required for PostgreSQL; on SQLite a key file beside the database is used when unset.
+    #[arg(
+        long,
+        env = "TRIDENT_MASTER_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub master_key: Option<String>,
+    /// Algorithm of newly created signing keys: ES256, RS256 or EdDSA.
+    #[arg(
+        long,
+        env = "TRIDENT_SIGNING_ALGORITHM",
+        default_value = "ES256",
+        global = true
+    )]
+    pub signing_algorithm: String,
+    /// Lifetime of user access tokens, in seconds.
+    #[arg(
+        long,
+        env = "TRIDENT_ACCESS_TOKEN_TTL",
+        default_value_t = 600,
+        global = true
+    )]
+    pub access_token_ttl: u64,
+    /// Lifetime of refresh tokens, in seconds.
+    #[arg(
+        long,
+        env = "TRIDENT_REFRESH_TOKEN_TTL",
+        default_value_t = 86_400,
+        global = true
+    )]
+    pub refresh_token_ttl: u64,
+    /// Allow anyone to register a user account.
+    #[arg(
+        long,
+        env = "TRIDENT_ALLOW_REGISTRATION",
+        default_value_t = false,
+        global = true
+    )]
+    pub allow_registration: bool,
+    /// Log format: `text` or `json`.
+    #[arg(
+        long,
+        env = "TRIDENT_LOG_FORMAT",
+        default_value = "text",
+        global = true
+    )]
+    pub log_format: String,
+    /// Login attempts allowed per username, and per source address, in a minute.
+    #[arg(
+        long,
+        env = "TRIDENT_LOGIN_ATTEMPTS_PER_MINUTE",
+        default_value_t = 10,
+        global = true
+    )]
+    pub login_attempts_per_minute: u32,
+    /// Password hashes computed at once (argon2id costs 19 MiB each); 0 = number of cores.
+    #[arg(
+        long,
+        env = "TRIDENT_PASSWORD_HASH_CONCURRENCY",
+        default_value_t = 0,
+        global = true
+    )]
+    pub password_hash_concurrency: usize,
+    /// HTTP worker threads; 0 = number of cores.
+    #[arg(long, env = "TRIDENT_WORKERS", default_value_t = 0, global = true)]
+    pub workers: usize,
+    /// Maximum database connections in the pool.
+    #[arg(
+        long,
+        env = "TRIDENT_DB_MAX_CONNECTIONS",
+        default_value_t = 16,
+        global = true
+    )]
+    pub db_max_connections: u32,
+}
+
+/// Validated settings, the only form the rest of Trident sees.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub bind: SocketAddr,
+    pub issuer: String,
+    pub admin: Option<(String, SecretString)>,
+    pub master_key: MasterKeySource,
+    pub signing_algorithm: SigningAlgorithm,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub allow_registration: bool,
+    pub log_format: LogFormat,
+    pub login_attempts_per_minute: u32,
+    pub password_hash_concurrency: usize,
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    pub url: SecretString,
+    pub kind: DatabaseKind,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone)]
+pub enum MasterKeySource {
+    /// Given in the environment.
+    Inline(SecretString),
+    /// A file created with mode 0600 on first start.
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{setting}: {reason}")]
+pub struct ConfigError {
+    pub setting: &'static str,
+    pub reason: String,
+}
+
+fn invalid(setting: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError {
+        setting,
+        reason: reason.into(),
+    }
+}
+
+impl RawSettings {
+    pub fn validate(self) -> Result<Settings, ConfigError> {
+        let kind = if self.database_url.starts_with("sqlite:") {
+            DatabaseKind::Sqlite
+        } else if self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://")
+        {
+            DatabaseKind::Postgres
+        } else {
+            return Err(invalid(
+                "TRIDENT_DATABASE_URL",
+                "must start with sqlite: or postgres://",
+            ));
+        };
+        let bind: SocketAddr = self
+            .bind
+            .parse()
+            .map_err(|_| invalid("TRIDENT_BIND", "expected HOST:PORT, e.g. 127.0.0.1:8080"))?;
+        let issuer = match self.issuer {
+            Some(issuer) => validate_issuer(&issuer)?,
+            None => format!("http://{bind}"),
+        };
+        let admin = match (self.admin_username, self.admin_password) {
+            (Some(u), Some(p)) if !u.is_empty() && !p.is_empty() => {
+                Some((u, SecretString::from(p)))
+            }
+            (None, None) => None,
+            _ => {
+                return Err(invalid(
+                    "TRIDENT_ADMIN_USERNAME",
+                    "TRIDENT_ADMIN_USERNAME and TRIDENT_ADMIN_PASSWORD must be set together",
+                ))
+            }
+        };
+        let master_key = match (self.master_key, kind) {
+            (Some(key), _) => MasterKeySource::Inline(SecretString::from(key)),
+            (None, DatabaseKind::Sqlite) => {
+                MasterKeySource::File(key_file_beside(&self.database_url))
+            }
+            (None, DatabaseKind::Postgres) => return Err(invalid(
+                "TRIDENT_MASTER_KEY",
+                "required with PostgreSQL so that every node can decrypt the shared signing keys",
+            )),
+        };
+        let signing_algorithm = self.signing_algorithm.parse().map_err(|_| {
+            invalid(
+                "TRIDENT_SIGNING_ALGORITHM",
+                "expected ES256, RS256 or EdDSA",
+            )
+        })?;
+        let log_format = match self.log_format.as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            _ => return Err(invalid("TRIDENT_LOG_FORMAT", "expected text or json")),
+        };
+        let access_token_ttl = bounded_secs(
+            "TRIDENT_ACCESS_TOKEN_TTL",
+            self.access_token_ttl,
+            30,
+            86_400,
+        )?;
+        let refresh_token_ttl = bounded_secs(
+            "TRIDENT_REFRESH_TOKEN_TTL",
+            self.refresh_token_ttl,
+            60,
+            366 * 86_400,
+        )?;
+        if self.login_attempts_per_minute == 0 {
+            return Err(invalid(
+                "TRIDENT_LOGIN_ATTEMPTS_PER_MINUTE",
+                "must be at least 1",
+            ));
+        }
+        if self.db_max_connections == 0 {
+            return Err(invalid("TRIDENT_DB_MAX_CONNECTIONS", "must be at least 1"));
+        }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let or_cores = |n: usize| if n == 0 { cores } else { n };
+        Ok(Settings {
+            database: DatabaseSettings {
+                url: SecretString::from(self.database_url),
+                kind,
+                max_connections: self.db_max_connections,
+            },
+            bind,
+            issuer,
+            admin,
+            master_key,
+            signing_algorithm,
+            access_token_ttl,
+            refresh_token_ttl,
+            allow_registration: self.allow_registration,
+            log_format,
+            login_attempts_per_minute: self.login_attempts_per_minute,
+            password_hash_concurrency: or_cores(self.password_hash_concurrency),
+            workers: or_cores(self.workers),
+        })
+    }
+}
+
+fn bounded_secs(
+    setting: &'static str,
+    value: u64,
+    min: u64,
+    max: u64,
+) -> Result<Duration, ConfigError> {
+    if (min..=max).contains(&value) {
+        Ok(Duration::from_secs(value))
+    } else {
+        Err(invalid(
+            setting,
+            format!("must be between {min} and {max} seconds"),
+        ))
+    }
+}
+
+/// RFC 8414 §2: the issuer is an https (or, for local use, http) URL without query or fragment.
+fn validate_issuer(issuer: &str) -> Result<String, ConfigError> {
+    let trimmed = issuer.trim_end_matches('/');
+    let scheme_ok = trimmed.starts_with("https://") || trimmed.starts_with("http://");
+    let host = trimmed.split("://").nth(1).unwrap_or("");
+    if !scheme_ok || host.is_empty() || trimmed.contains(['?', '#', ' ']) {
+        return Err(invalid(
+            "TRIDENT_ISSUER",
+            "expected an http(s) URL without query or fragment, e.g. https://auth.example.com",
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// `sqlite://data/trident.db?mode=rwc` → `data/trident.db.key`.
+fn key_file_beside(database_url: &str) -> PathBuf {
+    let path = database_url
+        .trim_start_matches("sqlite:")
+        .trim_start_matches("//")
+        .split('?')
+        .next()
+        .unwrap_or("");
+    if path.is_empty() || path == ":memory:" {
+        PathBuf::from("trident.db.key")
+    } else {
+        PathBuf::from(format!("{path}.key"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        settings: RawSettings,
+    }
+
+    fn parse(args: &[&str]) -> Result<Settings, ConfigError> {
+        let mut argv = vec!["trident"];
+        argv.extend_from_slice(args);
+        Cli::parse_from(argv).settings.validate()
+    }
+
+    #[test]
+    fn defaults_are_valid_and_use_embedded_sqlite() {
+        let settings = parse(&[]).unwrap();
+        assert_eq!(settings.database.kind, DatabaseKind::Sqlite);
+        assert_eq!(settings.issuer, "http://127.0.0.1:8080");
+        assert!(
+            matches!(settings.master_key, MasterKeySource::File(ref p) if p == &PathBuf::from("trident.db.key"))
+        );
+    }
+
+    #[test]
+    fn invalid_settings_name_the_setting() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["--bind", "nonsense"], "TRIDENT_BIND"),
+            (&["--database-url", "mysql://x"], "TRIDENT_DATABASE_URL"),
+            (
+                &["--database-url", "postgres://localhost/x"],
+                "TRIDENT_MASTER_KEY",
+            ),
+            (&["--issuer", "ftp://x"], "TRIDENT_ISSUER"),
+            (&["--issuer", "https://x/?q=1"], "TRIDENT_ISSUER"),
+            (
+                &["--signing-algorithm", "HS256"],
+                "TRIDENT_SIGNING_ALGORITHM",
+            ),
+            (&["--admin-username", "root"], "TRIDENT_ADMIN_USERNAME"),
+            (&["--access-token-ttl", "1"], "TRIDENT_ACCESS_TOKEN_TTL"),
+            (&["--log-format", "xml"], "TRIDENT_LOG_FORMAT"),
+        ];
+        for (args, setting) in cases {
+            let err = parse(args).unwrap_err();
+            assert_eq!(err.setting, *setting, "case {args:?}");
+        }
+    }
+
+    #[test]
+    fn issuer_loses_its_trailing_slash() {
+        let settings = parse(&["--issuer", "https://auth.example.com/"]).unwrap();
+        assert_eq!(settings.issuer, "https://auth.example.com");
+    }
+}

@@ -1,0 +1,218 @@
+//! First-party user sessions, the way djangorestframework-simplejwt works:
+//! username + password → a short-lived access JWT and an opaque refresh token.
+//! Refresh rotates: the presented token is spent, a successor is issued in the same
+//! family, and presenting a spent token again revokes the whole family (reuse
+//! detection, OAuth 2.0 Security BCP §4.14.2). Concurrent refreshes of one token
+//! yield at most one successor: spending is a conditional UPDATE.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{ConnectionTrait, TransactionTrait};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{OpaqueSecret, SecretKind};
+use crate::domain::{Password, PrincipalKind, PrincipalRef};
+use crate::error::AppError;
+use crate::oauth::jwt::{self, AccessTokenClaims, Audience};
+use crate::oauth::FIRST_PARTY_CLIENT_ID;
+use crate::state::AppState;
+use crate::store::audit::{self, AuditEvent, Outcome};
+use crate::store::{refresh_tokens, users};
+
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: OpaqueSecret,
+    pub expires_in: u64,
+}
+
+pub fn user_ref(user: &entity::users::Model) -> PrincipalRef {
+    PrincipalRef {
+        kind: PrincipalKind::User,
+        id: user.id.to_string(),
+        name: user.username.clone(),
+    }
+}
+
+fn throttle(
+    state: &AppState,
+    username: &str,
+    source_ip: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let by_user = state
+        .login_limiter
+        .check(&format!("user:{}", username.to_lowercase()), now);
+    let by_ip = match source_ip {
+        Some(ip) => state.login_limiter.check(&format!("ip:{ip}"), now),
+        None => Ok(()),
+    };
+    match (by_user, by_ip) {
+        (Ok(()), Ok(())) => Ok(()),
+        (Err(wait), _) | (_, Err(wait)) => Err(AppError::TooManyRequests {
+            retry_after: wait.num_seconds().max(1) as u64,
+        }),
+    }
+}
+
+/// Checks the password and opens a new session.
+pub async fn login(
+    state: &AppState,
+    username: &str,
+    password: Password,
+    source_ip: Option<String>,
+) -> Result<TokenPair, AppError> {
+    let now = state.clock.now();
+    throttle(state, username, source_ip.as_deref(), now)?;
+    let db = state.db.read();
+    let user = users::find_by_username(db, username).await?;
+    let verified = state
+        .hasher
+        .verify(password, user.as_ref().map(|u| u.password_hash.clone()))
+        .await?;
+    let user = match user {
+        Some(user) if verified && !user.disabled => user,
+        other => {
+            let mut event = AuditEvent::new("user.login", Outcome::Failure)
+                .source_ip(source_ip)
+                .details(json!({ "username": username }));
+            if let Some(user) = &other {
+                event = event.target("user", user.id.to_string());
+            }
+            audit::record(state.db.write(), event, now).await?;
+            return Err(AppError::Unauthenticated);
+        }
+    };
+    let txn = state.db.write().begin().await?;
+    let family = refresh_tokens::create_family(&txn, user.id, now).await?;
+    let pair = issue_pair(state, &txn, &user, family, now).await?;
+    let actor = user_ref(&user);
+    audit::record(
+        &txn,
+        AuditEvent::new("user.login", Outcome::Success)
+            .actor(&actor)
+            .target("session", family.to_string())
+            .source_ip(source_ip),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(pair)
+}
+
+async fn issue_pair(
+    state: &AppState,
+    db: &impl ConnectionTrait,
+    user: &entity::users::Model,
+    family: Uuid,
+    now: DateTime<Utc>,
+) -> Result<TokenPair, AppError> {
+    let refresh = OpaqueSecret::generate(SecretKind::RefreshToken);
+    let refresh_ttl =
+        Duration::from_std(state.settings.refresh_token_ttl).map_err(anyhow::Error::from)?;
+    refresh_tokens::insert_token(db, family, &refresh.digest(), now, now + refresh_ttl).await?;
+    let grants = users::grants(db, user.id).await?;
+    let ttl = state.settings.access_token_ttl.as_secs();
+    let claims = AccessTokenClaims {
+        iss: state.settings.issuer.clone(),
+        sub: user.id.to_string(),
+        aud: Audience::One(state.settings.issuer.clone()),
+        exp: now.timestamp() + ttl as i64,
+        iat: now.timestamp(),
+        nbf: None,
+        jti: Uuid::new_v4().to_string(),
+        client_id: FIRST_PARTY_CLIENT_ID.to_owned(),
+        scope: grants.permissions.to_string(),
+        roles: grants.roles,
+        username: Some(user.username.clone()),
+        sid: Some(family.to_string()),
+    };
+    Ok(TokenPair {
+        access_token: jwt::sign(&state.keys, &claims)?,
+        refresh_token: refresh,
+        expires_in: ttl,
+    })
+}
+
+/// Spends a refresh token for a new pair.
+pub async fn refresh(
+    state: &AppState,
+    presented: &str,
+    source_ip: Option<String>,
+) -> Result<TokenPair, AppError> {
+    let now = state.clock.now();
+    let token = OpaqueSecret::parse(presented)
+        .filter(|t| t.kind() == SecretKind::RefreshToken)
+        .ok_or(AppError::Unauthenticated)?;
+    let txn = state.db.write().begin().await?;
+    let Some((row, family)) = refresh_tokens::find_by_digest(&txn, &token.digest()).await? else {
+        return Err(AppError::Unauthenticated);
+    };
+    if family.revoked_at.is_some() || row.expires_at <= now {
+        return Err(AppError::Unauthenticated);
+    }
+    if row.used_at.is_some() || !refresh_tokens::claim(&txn, row.id, now).await? {
+        refresh_tokens::revoke_family(&txn, family.id, "refresh_token_reuse", now).await?;
+        audit::record(
+            &txn,
+            AuditEvent::new("session.refresh_token_reused", Outcome::Failure)
+                .target("session", family.id.to_string())
+                .source_ip(source_ip)
+                .details(json!({ "user_id": family.user_id, "family_revoked": true })),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        return Err(AppError::Unauthenticated);
+    }
+    let user = users::find(&txn, family.user_id)
+        .await?
+        .filter(|u| !u.disabled);
+    let Some(user) = user else {
+        return Err(AppError::Unauthenticated);
+    };
+    let pair = issue_pair(state, &txn, &user, family.id, now).await?;
+    txn.commit().await?;
+    Ok(pair)
+}
+
+/// Ends the session the refresh token belongs to. Unknown tokens are ignored (RFC 7009 §2.2).
+pub async fn logout(state: &AppState, presented: &str) -> Result<(), AppError> {
+    let now = state.clock.now();
+    let Some(token) =
+        OpaqueSecret::parse(presented).filter(|t| t.kind() == SecretKind::RefreshToken)
+    else {
+        return Ok(());
+    };
+    let db = state.db.write();
+    if let Some((_, family)) = refresh_tokens::find_by_digest(db, &token.digest()).await? {
+        if refresh_tokens::revoke_family(db, family.id, "logout", now).await? {
+            audit::record(
+                db,
+                AuditEvent::new("session.logout", Outcome::Success)
+                    .target("session", family.id.to_string()),
+                now,
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Ends every session of the user: refresh tokens and the access tokens of those sessions.
+pub async fn logout_all(state: &AppState, user: &PrincipalRef) -> Result<u64, AppError> {
+    let now = state.clock.now();
+    let id = Uuid::parse_str(&user.id).map_err(|_| AppError::NotFound)?;
+    let txn = state.db.write().begin().await?;
+    let revoked = refresh_tokens::revoke_all_for_user(&txn, id, "logout_all", now).await?;
+    audit::record(
+        &txn,
+        AuditEvent::new("session.logout_all", Outcome::Success)
+            .actor(user)
+            .target("user", user.id.clone())
+            .details(json!({ "sessions_revoked": revoked })),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(revoked)
+}

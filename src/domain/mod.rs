@@ -1,0 +1,9 @@
+//! Pure types and rules: no actix, no sea-orm, no I/O.
+
+mod names;
+mod principal;
+mod scope;
+
+pub use names::{NameError, Password, RoleName, Username};
+pub use principal::{CredentialKind, CredentialRef, Principal, PrincipalKind, PrincipalRef};
+pub use scope::{Scope, ScopeError, ScopeSet};

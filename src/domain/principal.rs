@@ -1,0 +1,61 @@
+//! What an authenticated request acts for: the principal, the credential that
+//! proved it, and the effective scopes and roles.
+
+use serde::Serialize;
+
+use super::ScopeSet;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrincipalKind {
+    User,
+    Client,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PrincipalRef {
+    #[serde(rename = "type")]
+    pub kind: PrincipalKind,
+    pub id: String,
+    pub name: String,
+}
+
+/// The kinds of credential Trident accepts on its API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialKind {
+    /// `Authorization: Api-Key …` or `X-API-Key`.
+    ApiKey,
+    /// A personal access token minted by a user.
+    PersonalAccessToken,
+    /// A user's session access JWT from `/api/v1/auth/token`.
+    UserAccessToken,
+    /// An M2M access JWT from the client-credentials grant.
+    ClientAccessToken,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CredentialRef {
+    pub kind: CredentialKind,
+    pub id: String,
+}
+
+/// A resolved, currently valid credential.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub principal: PrincipalRef,
+    pub credential: CredentialRef,
+    /// The credential's own scopes ∩ the principal's current permissions.
+    pub scopes: ScopeSet,
+    pub roles: Vec<String>,
+}
+
+impl Principal {
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.contains(scope)
+    }
+
+    pub fn is_user(&self, user_id: &str) -> bool {
+        self.principal.kind == PrincipalKind::User && self.principal.id == user_id
+    }
+}

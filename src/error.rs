@@ -1,0 +1,72 @@
+//! The error type of Trident's use cases. The HTTP layer renders it as RFC 9457
+//! problem+json; the variants say what failed without saying more than the
+//! caller may know.
+
+use crate::credentials::password::HashError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The request is well-formed but a field's value is not acceptable (422).
+    #[error("{field}: {message}")]
+    Validation { field: String, message: String },
+    /// The request itself is malformed (400).
+    #[error("{0}")]
+    BadRequest(String),
+    /// No valid credential was presented; one uniform answer whatever was wrong (401).
+    #[error("authentication failed")]
+    Unauthenticated,
+    /// The credential is valid but lacks this permission (403).
+    #[error("missing permission {0}")]
+    Forbidden(String),
+    /// The resource does not exist, or is not the caller's to see (404).
+    #[error("not found")]
+    NotFound,
+    /// The request conflicts with the current state (409).
+    #[error("{0}")]
+    Conflict(String),
+    /// Too many attempts; retry after this many seconds (429).
+    #[error("too many requests")]
+    TooManyRequests { retry_after: u64 },
+    /// Shedding load or a dependency is down; retry after this many seconds (503).
+    #[error("temporarily unavailable")]
+    Unavailable { retry_after: u64 },
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::Validation {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Conflict(what) => {
+                AppError::Conflict(format!("a record with that {what} already exists"))
+            }
+            StoreError::Missing(what) => AppError::validation(what, format!("unknown {what}")),
+            StoreError::Db(e) => AppError::Unexpected(anyhow::Error::new(e).context("database")),
+        }
+    }
+}
+
+impl From<HashError> for AppError {
+    fn from(err: HashError) -> Self {
+        match err {
+            HashError::Overloaded => AppError::Unavailable { retry_after: 1 },
+            HashError::Unexpected(e) => AppError::Unexpected(e),
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        AppError::from(StoreError::Db(err))
+    }
+}

@@ -1,0 +1,50 @@
+//! The OpenAPI document, generated from the handlers, and Swagger UI.
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{audit, auth, me, ops, roles, users, well_known};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Trident", description = "One authorization server for API keys, personal access tokens and OAuth2 M2M tokens."),
+    paths(
+        auth::issue_session_token, auth::refresh_session_token, auth::revoke_session, auth::revoke_all_sessions,
+        me::get_me,
+        users::list_users, users::create_user, users::get_user, users::update_user, users::delete_user,
+        roles::list_roles, roles::create_role, roles::get_role, roles::replace_role, roles::delete_role,
+        audit::list_audit_events,
+        well_known::get_jwks,
+        ops::check_health, ops::check_readiness, ops::export_metrics,
+    ),
+    modifiers(&SecuritySchemes),
+)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT or personal access token")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-API-Key",
+                "An API key; `Authorization: Api-Key <key>` works as well",
+            ))),
+        );
+        components.add_security_scheme(
+            "basic",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
+        );
+    }
+}

@@ -1,0 +1,222 @@
+//! The asymmetric algorithms Trident signs with (RFC 7518 §3.3, §3.4; RFC 8037),
+//! key generation, and the public JWK of each.
+
+use std::fmt;
+use std::str::FromStr;
+
+use anyhow::Context;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use ring::rand::SystemRandom;
+use ring::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+use rsa::pkcs1::EncodeRsaPrivateKey;
+use rsa::traits::PublicKeyParts;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+/// The allow-list: no symmetric algorithm, no `none`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigningAlgorithm {
+    Es256,
+    Rs256,
+    EdDsa,
+}
+
+impl SigningAlgorithm {
+    pub const fn jose_name(self) -> &'static str {
+        match self {
+            SigningAlgorithm::Es256 => "ES256",
+            SigningAlgorithm::Rs256 => "RS256",
+            SigningAlgorithm::EdDsa => "EdDSA",
+        }
+    }
+
+    pub const fn jwt_algorithm(self) -> Algorithm {
+        match self {
+            SigningAlgorithm::Es256 => Algorithm::ES256,
+            SigningAlgorithm::Rs256 => Algorithm::RS256,
+            SigningAlgorithm::EdDsa => Algorithm::EdDSA,
+        }
+    }
+
+    /// Generates a key pair: the private key as DER (what `EncodingKey` takes) and the public JWK.
+    pub fn generate(self) -> anyhow::Result<GeneratedKey> {
+        let rng = SystemRandom::new();
+        let (private_der, mut jwk) = match self {
+            SigningAlgorithm::Es256 => {
+                let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+                    .map_err(|_| anyhow::anyhow!("generating a P-256 key"))?;
+                let pair = EcdsaKeyPair::from_pkcs8(
+                    &ECDSA_P256_SHA256_FIXED_SIGNING,
+                    pkcs8.as_ref(),
+                    &rng,
+                )
+                .map_err(|_| anyhow::anyhow!("reading the generated P-256 key"))?;
+                // Uncompressed SEC1 point: 0x04 ‖ x ‖ y.
+                let point = pair.public_key().as_ref();
+                let (x, y) = point[1..].split_at(32);
+                let jwk = json!({"kty": "EC", "crv": "P-256", "x": b64(x), "y": b64(y)});
+                (pkcs8.as_ref().to_vec(), jwk)
+            }
+            SigningAlgorithm::EdDsa => {
+                let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng)
+                    .map_err(|_| anyhow::anyhow!("generating an Ed25519 key"))?;
+                let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref())
+                    .map_err(|_| anyhow::anyhow!("reading the generated Ed25519 key"))?;
+                let jwk =
+                    json!({"kty": "OKP", "crv": "Ed25519", "x": b64(pair.public_key().as_ref())});
+                (pkcs8.as_ref().to_vec(), jwk)
+            }
+            SigningAlgorithm::Rs256 => {
+                let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048)
+                    .context("generating an RSA key")?;
+                let der = key.to_pkcs1_der().context("encoding the RSA key")?;
+                let jwk = json!({"kty": "RSA", "n": b64(&key.n().to_bytes_be()), "e": b64(&key.e().to_bytes_be())});
+                (der.as_bytes().to_vec(), jwk)
+            }
+        };
+        let kid = thumbprint(&jwk)?;
+        if let Value::Object(map) = &mut jwk {
+            map.insert("kid".into(), Value::String(kid.clone()));
+            map.insert("alg".into(), Value::String(self.jose_name().into()));
+            map.insert("use".into(), Value::String("sig".into()));
+        }
+        Ok(GeneratedKey {
+            kid,
+            algorithm: self,
+            private_der,
+            public_jwk: jwk,
+        })
+    }
+
+    pub fn encoding_key(self, private_der: &[u8]) -> EncodingKey {
+        match self {
+            SigningAlgorithm::Es256 => EncodingKey::from_ec_der(private_der),
+            SigningAlgorithm::Rs256 => EncodingKey::from_rsa_der(private_der),
+            SigningAlgorithm::EdDsa => EncodingKey::from_ed_der(private_der),
+        }
+    }
+
+    /// Builds the verification key from the public JWK alone.
+    pub fn decoding_key(self, jwk: &Value) -> anyhow::Result<DecodingKey> {
+        let field = |name: &str| {
+            jwk.get(name)
+                .and_then(Value::as_str)
+                .with_context(|| format!("JWK lacks `{name}`"))
+        };
+        let key = match self {
+            SigningAlgorithm::Es256 => DecodingKey::from_ec_components(field("x")?, field("y")?),
+            SigningAlgorithm::Rs256 => DecodingKey::from_rsa_components(field("n")?, field("e")?),
+            SigningAlgorithm::EdDsa => DecodingKey::from_ed_components(field("x")?),
+        };
+        key.context("building the verification key")
+    }
+}
+
+impl fmt::Display for SigningAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.jose_name())
+    }
+}
+
+impl FromStr for SigningAlgorithm {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "ES256" => Ok(SigningAlgorithm::Es256),
+            "RS256" => Ok(SigningAlgorithm::Rs256),
+            "EdDSA" => Ok(SigningAlgorithm::EdDsa),
+            _ => Err(()),
+        }
+    }
+}
+
+pub struct GeneratedKey {
+    pub kid: String,
+    pub algorithm: SigningAlgorithm,
+    pub private_der: Vec<u8>,
+    pub public_jwk: Value,
+}
+
+fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// RFC 7638 JWK thumbprint: SHA-256 over the required members in lexicographic order.
+fn thumbprint(jwk: &Value) -> anyhow::Result<String> {
+    let required: &[&str] = match jwk.get("kty").and_then(Value::as_str) {
+        Some("EC") => &["crv", "kty", "x", "y"],
+        Some("OKP") => &["crv", "kty", "x"],
+        Some("RSA") => &["e", "kty", "n"],
+        _ => anyhow::bail!("unknown key type"),
+    };
+    // serde_json's map keeps keys sorted, which is the order RFC 7638 asks for.
+    let canonical: serde_json::Map<String, Value> = required
+        .iter()
+        .map(|k| (k.to_string(), jwk.get(*k).cloned().unwrap_or(Value::Null)))
+        .collect();
+    let bytes = serde_json::to_vec(&canonical).context("serialising the thumbprint input")?;
+    Ok(b64(&Sha256::digest(bytes)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_algorithm_signs_and_verifies_with_its_public_jwk() {
+        for alg in [
+            SigningAlgorithm::Es256,
+            SigningAlgorithm::EdDsa,
+            SigningAlgorithm::Rs256,
+        ] {
+            let key = alg.generate().unwrap();
+            assert_eq!(key.public_jwk["kid"], key.kid.as_str());
+            for private_member in ["d", "p", "q", "dp", "dq", "qi"] {
+                assert!(
+                    key.public_jwk.get(private_member).is_none(),
+                    "{alg}: {private_member}"
+                );
+            }
+            let mut header = jsonwebtoken::Header::new(alg.jwt_algorithm());
+            header.kid = Some(key.kid.clone());
+            let token = jsonwebtoken::encode(
+                &header,
+                &json!({"sub": "x", "exp": 4_000_000_000u64}),
+                &alg.encoding_key(&key.private_der),
+            )
+            .unwrap();
+            let decoding = alg.decoding_key(&key.public_jwk).unwrap();
+            let validation = jsonwebtoken::Validation::new(alg.jwt_algorithm());
+            assert!(
+                jsonwebtoken::decode::<Value>(&token, &decoding, &validation).is_ok(),
+                "{alg}"
+            );
+        }
+    }
+
+    #[test]
+    fn thumbprint_matches_rfc_7638_example() {
+        // RFC 7638 §3.1.
+        let jwk = json!({
+            "kty": "RSA",
+            "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+            "e": "AQAB",
+            "alg": "RS256",
+            "kid": "2011-04-29"
+        });
+        assert_eq!(
+            thumbprint(&jwk).unwrap(),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
+    }
+
+    #[test]
+    fn only_asymmetric_algorithms_parse() {
+        for bad in ["HS256", "none", "es256", ""] {
+            assert!(bad.parse::<SigningAlgorithm>().is_err(), "{bad}");
+        }
+    }
+}

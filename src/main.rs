@@ -1,0 +1,106 @@
+//! The `trident` command line: parse, validate settings, dispatch. Nothing else.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use trident::commands;
+use trident::config::RawSettings;
+use trident::keys::SigningAlgorithm;
+
+#[derive(Parser)]
+#[command(
+    name = "trident",
+    version,
+    about = "An authorization server for API keys, PATs and OAuth2 M2M tokens"
+)]
+struct Cli {
+    #[command(flatten)]
+    settings: RawSettings,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (migrates the database first).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; prints it as JSON.
+    Create {
+        #[arg(long)]
+        username: String,
+        /// Read the password from standard input (one line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        /// A role to grant; repeat for several.
+        #[arg(long = "role", default_values_t = vec!["user".to_owned()])]
+        roles: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Make a new signing key active; the old one stays published until its tokens expire.
+    Rotate {
+        /// ES256, RS256 or EdDSA (default: TRIDENT_SIGNING_ALGORITHM).
+        #[arg(long)]
+        algorithm: Option<String>,
+    },
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let mut input = String::new();
+    std::io::stdin().take(4096).read_to_string(&mut input)?;
+    Ok(input.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match cli.settings.validate() {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("trident: invalid configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Serve => commands::serve(settings).await,
+        Command::Migrate => commands::migrate(settings).await,
+        Command::User(UserCommand::Create {
+            username, roles, ..
+        }) => match read_password() {
+            Ok(password) => commands::create_user(settings, &username, password, &roles).await,
+            Err(e) => Err(e),
+        },
+        Command::Keys(KeysCommand::Rotate { algorithm }) => {
+            match algorithm.map(|a| a.parse::<SigningAlgorithm>()) {
+                Some(Err(())) => {
+                    eprintln!("trident: invalid configuration: --algorithm: expected ES256, RS256 or EdDSA");
+                    return ExitCode::from(2);
+                }
+                Some(Ok(alg)) => commands::rotate_keys(settings, Some(alg)).await,
+                None => commands::rotate_keys(settings, None).await,
+            }
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("trident: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! The protocol side: JWT access tokens (RFC 9068).
+
+pub mod jwt;
+
+/// The `client_id` of tokens Trident issues to its own users through
+/// `/api/v1/auth/token` (RFC 9068 §2.2 requires the claim on every access token).
+/// Registered clients get generated ids with their own prefix, so this cannot collide.
+pub const FIRST_PARTY_CLIENT_ID: &str = "trident";

@@ -1,0 +1,180 @@
+//! Building the application: state, the one route table, the HTTP server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use anyhow::Context;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::accounts;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::credentials::password::PasswordHasher;
+use crate::http::{self, audit, auth, error, me, middleware, ops, roles, users, well_known};
+use crate::keys::{KeyRing, MasterKey};
+use crate::metrics::Metrics;
+use crate::state::AppState;
+use crate::store::Db;
+use crate::throttle::RateLimiter;
+
+/// Largest JSON body any endpoint accepts.
+pub const JSON_LIMIT_BYTES: usize = 16 * 1024;
+const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Connects, migrates, loads the signing keys and creates the configured admin.
+pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+    let db = Db::connect(&settings.database).await?;
+    db.migrate().await?;
+    let master = MasterKey::load(&settings.master_key).context("loading the master key")?;
+    let keys = KeyRing::load_or_create(db.write(), master, settings.signing_algorithm, clock.now())
+        .await?;
+    let state = AppState {
+        db,
+        keys: Arc::new(keys),
+        hasher: PasswordHasher::new(settings.password_hash_concurrency)?,
+        clock,
+        login_limiter: RateLimiter::per_minute(settings.login_attempts_per_minute),
+        metrics: Metrics::default(),
+        settings: Arc::new(settings),
+    };
+    accounts::bootstrap_admin(&state)
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the initial administrator: {e}"))?;
+    Ok(state)
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.bind)
+            .with_context(|| format!("binding {}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let workers = settings.workers;
+        let state = web::Data::new(build_state(settings, clock).await?);
+        let server = run(listener, state.clone(), workers)?;
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT/SIGTERM, then drains in-flight requests.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let reload = tokio::spawn(reload_keys_periodically(self.state.clone()));
+        let result = self.server.await;
+        reload.abort();
+        result
+    }
+}
+
+/// Picks up signing keys rotated by another node (or the CLI).
+async fn reload_keys_periodically(state: web::Data<AppState>) {
+    let mut interval = tokio::time::interval(KEY_RELOAD_INTERVAL);
+    interval.tick().await;
+    loop {
+        interval.tick().await;
+        if let Err(e) = state.keys.reload(state.db.read(), state.clock.now()).await {
+            tracing::warn!(error = %e, "reloading signing keys failed");
+        }
+    }
+}
+
+fn run(
+    listener: TcpListener,
+    state: web::Data<AppState>,
+    workers: usize,
+) -> anyhow::Result<Server> {
+    let openapi = http::docs::ApiDoc::openapi();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(JSON_LIMIT_BYTES)
+                    .error_handler(error::json_error),
+            )
+            .app_data(web::PathConfig::default().error_handler(error::path_error))
+            .app_data(web::QueryConfig::default().error_handler(error::query_error))
+            .wrap(from_fn(middleware::security_headers))
+            .wrap(from_fn(middleware::observe))
+            .configure(routes)
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", openapi.clone()))
+            .default_service(web::to(error::not_found))
+    })
+    .workers(workers)
+    .shutdown_timeout(30)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// The one route table.
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(ops::check_health))
+        .route("/readyz", web::get().to(ops::check_readiness))
+        .route("/metrics", web::get().to(ops::export_metrics))
+        .route(
+            "/.well-known/jwks.json",
+            web::get().to(well_known::get_jwks),
+        )
+        .route(
+            "/docs",
+            web::get().to(|| async {
+                HttpResponse::MovedPermanently()
+                    .insert_header(("Location", "/docs/"))
+                    .finish()
+            }),
+        )
+        .service(
+            web::scope("/api/v1")
+                .route("/auth/token", web::post().to(auth::issue_session_token))
+                .route(
+                    "/auth/token/refresh",
+                    web::post().to(auth::refresh_session_token),
+                )
+                .route("/auth/logout", web::post().to(auth::revoke_session))
+                .route(
+                    "/auth/logout-all",
+                    web::post().to(auth::revoke_all_sessions),
+                )
+                .route("/me", web::get().to(me::get_me))
+                .service(
+                    web::resource("/users")
+                        .route(web::get().to(users::list_users))
+                        .route(web::post().to(users::create_user)),
+                )
+                .service(
+                    web::resource("/users/{id}")
+                        .route(web::get().to(users::get_user))
+                        .route(web::patch().to(users::update_user))
+                        .route(web::delete().to(users::delete_user)),
+                )
+                .service(
+                    web::resource("/roles")
+                        .route(web::get().to(roles::list_roles))
+                        .route(web::post().to(roles::create_role)),
+                )
+                .service(
+                    web::resource("/roles/{name}")
+                        .route(web::get().to(roles::get_role))
+                        .route(web::put().to(roles::replace_role))
+                        .route(web::delete().to(roles::delete_role)),
+                )
+                .route("/audit-events", web::get().to(audit::list_audit_events)),
+        );
+}

@@ -1,0 +1,257 @@
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use entity::{role_permissions, roles, user_roles, users};
+use sea_orm::sea_query::Query;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use super::{Page, StoreError};
+use crate::domain::{RoleName, ScopeSet, Username};
+
+/// A user with the names of its roles.
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub user: users::Model,
+    pub roles: Vec<String>,
+}
+
+/// What a user may currently do: its roles and the union of their permissions.
+#[derive(Debug, Clone)]
+pub struct Grants {
+    pub roles: Vec<String>,
+    pub permissions: ScopeSet,
+}
+
+pub struct NewUser<'a> {
+    pub username: &'a Username,
+    pub password_hash: String,
+    pub roles: &'a [RoleName],
+    pub now: DateTime<Utc>,
+}
+
+/// Fails with `Missing("role")` when a role does not exist.
+pub async fn ensure_roles_exist(
+    db: &impl ConnectionTrait,
+    names: &[RoleName],
+) -> Result<(), StoreError> {
+    let wanted: Vec<&str> = names.iter().map(RoleName::as_str).collect();
+    let found = roles::Entity::find()
+        .filter(roles::Column::Name.is_in(wanted.iter().copied()))
+        .count(db)
+        .await?;
+    let distinct: std::collections::BTreeSet<&str> = wanted.into_iter().collect();
+    if found as usize == distinct.len() {
+        Ok(())
+    } else {
+        Err(StoreError::Missing("role"))
+    }
+}
+
+pub async fn insert(db: &impl ConnectionTrait, new: NewUser<'_>) -> Result<UserRecord, StoreError> {
+    ensure_roles_exist(db, new.roles).await?;
+    let model = users::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        username: Set(new.username.as_str().to_owned()),
+        password_hash: Set(new.password_hash),
+        disabled: Set(false),
+        created_at: Set(new.now),
+        updated_at: Set(new.now),
+    }
+    .insert(db)
+    .await
+    .map_err(|e| StoreError::unique(e, "username"))?;
+    set_roles(db, model.id, new.roles).await?;
+    let roles = new.roles.iter().map(|r| r.as_str().to_owned()).collect();
+    Ok(UserRecord { user: model, roles })
+}
+
+pub async fn set_roles(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    roles: &[RoleName],
+) -> Result<(), StoreError> {
+    user_roles::Entity::delete_many()
+        .filter(user_roles::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    let mut distinct: Vec<&RoleName> = roles.iter().collect();
+    distinct.sort();
+    distinct.dedup();
+    if distinct.is_empty() {
+        return Ok(());
+    }
+    user_roles::Entity::insert_many(distinct.into_iter().map(|role| user_roles::ActiveModel {
+        user_id: Set(user_id),
+        role_name: Set(role.as_str().to_owned()),
+    }))
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn count(db: &impl ConnectionTrait) -> Result<u64, StoreError> {
+    Ok(users::Entity::find().count(db).await?)
+}
+
+pub async fn find_by_username(
+    db: &impl ConnectionTrait,
+    username: &str,
+) -> Result<Option<users::Model>, StoreError> {
+    Ok(users::Entity::find()
+        .filter(users::Column::Username.eq(username))
+        .one(db)
+        .await?)
+}
+
+pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<users::Model>, StoreError> {
+    Ok(users::Entity::find_by_id(id).one(db).await?)
+}
+
+pub async fn find_record(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<UserRecord>, StoreError> {
+    let Some(user) = find(db, id).await? else {
+        return Ok(None);
+    };
+    let mut roles = roles_of(db, &[id]).await?;
+    Ok(Some(UserRecord {
+        roles: roles.remove(&id).unwrap_or_default(),
+        user,
+    }))
+}
+
+async fn roles_of(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<String>>, StoreError> {
+    let rows = user_roles::Entity::find()
+        .filter(user_roles::Column::UserId.is_in(ids.iter().copied()))
+        .order_by_asc(user_roles::Column::RoleName)
+        .all(db)
+        .await?;
+    let mut by_user: HashMap<Uuid, Vec<String>> = HashMap::new();
+    for row in rows {
+        by_user.entry(row.user_id).or_default().push(row.role_name);
+    }
+    Ok(by_user)
+}
+
+/// Users in creation order (ids are UUIDv7), `limit` at a time after `after`.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Page<UserRecord>, StoreError> {
+    let mut query = users::Entity::find().order_by_asc(users::Column::Id);
+    if let Some(after) = after {
+        query = query.filter(users::Column::Id.gt(after));
+    }
+    let rows = query.limit(limit + 1).all(db).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|u| u.id).collect();
+    let mut roles = roles_of(db, &ids).await?;
+    let records = rows
+        .into_iter()
+        .map(|user| UserRecord {
+            roles: roles.remove(&user.id).unwrap_or_default(),
+            user,
+        })
+        .collect();
+    Ok(Page::from_rows(records, limit, |r| r.user.id.to_string()))
+}
+
+/// The user's roles and the union of their permissions, in one query.
+pub async fn grants(db: &impl ConnectionTrait, user_id: Uuid) -> Result<Grants, StoreError> {
+    let rows: Vec<(String, Option<String>)> = user_roles::Entity::find()
+        .select_only()
+        .column(user_roles::Column::RoleName)
+        .column(role_permissions::Column::Permission)
+        .join(
+            sea_orm::JoinType::LeftJoin,
+            user_roles::Entity::belongs_to(role_permissions::Entity)
+                .from(user_roles::Column::RoleName)
+                .to(role_permissions::Column::RoleName)
+                .into(),
+        )
+        .filter(user_roles::Column::UserId.eq(user_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(grants_from_rows(rows))
+}
+
+pub(super) fn grants_from_rows(rows: Vec<(String, Option<String>)>) -> Grants {
+    let mut roles: Vec<String> = rows.iter().map(|(role, _)| role.clone()).collect();
+    roles.sort();
+    roles.dedup();
+    // Stored permissions were validated on the way in; one that no longer parses grants nothing.
+    let permissions = rows
+        .iter()
+        .filter_map(|(_, p)| p.as_deref())
+        .filter_map(|p| crate::domain::Scope::parse(p).ok())
+        .collect();
+    Grants { roles, permissions }
+}
+
+pub struct UserChanges {
+    pub password_hash: Option<String>,
+    pub disabled: Option<bool>,
+    pub roles: Option<Vec<RoleName>>,
+    pub now: DateTime<Utc>,
+}
+
+pub async fn update(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    changes: UserChanges,
+) -> Result<Option<UserRecord>, StoreError> {
+    let Some(user) = find(db, id).await? else {
+        return Ok(None);
+    };
+    if let Some(roles) = &changes.roles {
+        ensure_roles_exist(db, roles).await?;
+        set_roles(db, id, roles).await?;
+    }
+    let mut active: users::ActiveModel = user.into();
+    if let Some(hash) = changes.password_hash {
+        active.password_hash = Set(hash);
+    }
+    if let Some(disabled) = changes.disabled {
+        active.disabled = Set(disabled);
+    }
+    active.updated_at = Set(changes.now);
+    active.update(db).await?;
+    find_record(db, id).await
+}
+
+/// Deletes the user; its credentials go with it (ON DELETE CASCADE).
+pub async fn delete(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, StoreError> {
+    Ok(users::Entity::delete_by_id(id)
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1)
+}
+
+/// How many users hold `role`, other than `except`.
+pub async fn count_holders(
+    db: &impl ConnectionTrait,
+    role: &str,
+    except: Uuid,
+) -> Result<u64, StoreError> {
+    let enabled_users = Query::select()
+        .column(users::Column::Id)
+        .from(users::Entity)
+        .and_where(users::Column::Disabled.eq(false))
+        .to_owned();
+    Ok(user_roles::Entity::find()
+        .filter(user_roles::Column::RoleName.eq(role))
+        .filter(user_roles::Column::UserId.ne(except))
+        .filter(user_roles::Column::UserId.in_subquery(enabled_users))
+        .count(db)
+        .await?)
+}

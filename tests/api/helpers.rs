@@ -1,0 +1,280 @@
+//! The test harness: `spawn_app()` starts the real server on a random port
+//! against a fresh database — SQLite always, PostgreSQL when
+//! `TRIDENT_TEST_DATABASE_URL` is set (a new database per app, dropped afterwards).
+
+use std::sync::Arc;
+
+use base64::Engine;
+use rand::distributions::{Alphanumeric, DistString};
+use reqwest::{Client, Response};
+use sea_orm::ConnectionTrait;
+use serde_json::{json, Value};
+use trident::clock::SystemClock;
+use trident::config::RawSettings;
+use trident::startup::Application;
+
+pub struct TestUser {
+    pub id: String,
+    pub username: String,
+    pub password: String,
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub client: Client,
+    pub admin: TestUser,
+    /// The URL of the database this app uses (SQLite file or PostgreSQL database).
+    pub database_url: String,
+    pub master_key: String,
+    _database: TestDatabase,
+}
+
+/// A throwaway database, removed when the test ends.
+enum TestDatabase {
+    Sqlite(std::path::PathBuf),
+    Postgres { server_url: String, name: String },
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match self {
+            TestDatabase::Sqlite(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            TestDatabase::Postgres { server_url, name } => {
+                let (server_url, name) = (server_url.clone(), name.clone());
+                // Drop runs inside the test's runtime: use a thread with its own.
+                let _ = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                    runtime.block_on(async {
+                        if let Ok(conn) = sea_orm::Database::connect(&server_url).await {
+                            let _ = conn
+                                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                                .await;
+                        }
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}
+
+pub fn random_string(len: usize) -> String {
+    Alphanumeric.sample_string(&mut rand::thread_rng(), len)
+}
+
+async fn fresh_database() -> (String, TestDatabase) {
+    match std::env::var("TRIDENT_TEST_DATABASE_URL") {
+        Ok(server_url) if !server_url.is_empty() => {
+            let name = format!("trident_test_{}", uuid::Uuid::new_v4().simple());
+            let conn = sea_orm::Database::connect(&server_url)
+                .await
+                .expect("TRIDENT_TEST_DATABASE_URL is set but PostgreSQL is unreachable");
+            conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("creating the test database");
+            let _ = conn.close().await;
+            let (base, _) = server_url.rsplit_once('/').expect("a PostgreSQL URL with a database name");
+            (format!("{base}/{name}"), TestDatabase::Postgres { server_url, name })
+        }
+        _ => {
+            let dir = std::env::temp_dir().join(format!("trident-test-{}", uuid::Uuid::new_v4()));
+            std::fs::create_dir_all(&dir).expect("creating a temp dir");
+            let url = format!("sqlite://{}/trident.db?mode=rwc", dir.display());
+            (url, TestDatabase::Sqlite(dir))
+        }
+    }
+}
+
+/// Settings a test app starts with; `spawn_app_with` lets a test change them.
+pub fn test_settings(database_url: &str, master_key: &str, admin: &TestUser) -> RawSettings {
+    RawSettings {
+        database_url: database_url.to_owned(),
+        bind: "127.0.0.1:0".into(),
+        issuer: None,
+        admin_username: Some(admin.username.clone()),
+        admin_password: Some(admin.password.clone()),
+        master_key: Some(master_key.to_owned()),
+        signing_algorithm: "ES256".into(),
+        access_token_ttl: 600,
+        refresh_token_ttl: 86_400,
+        allow_registration: false,
+        log_format: "text".into(),
+        login_attempts_per_minute: 1_000,
+        password_hash_concurrency: 2,
+        workers: 2,
+        db_max_connections: 8,
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(customise: impl FnOnce(&mut RawSettings)) -> TestApp {
+    let (database_url, database) = fresh_database().await;
+    let master_key = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
+    let mut admin = TestUser {
+        id: String::new(),
+        username: format!("admin-{}", random_string(6).to_lowercase()),
+        password: random_string(24),
+    };
+    let mut raw = test_settings(&database_url, &master_key, &admin);
+    customise(&mut raw);
+    let settings = raw.validate().expect("valid test settings");
+    let app = Application::build(settings, Arc::new(SystemClock))
+        .await
+        .expect("the application starts");
+    let port = app.port();
+    tokio::spawn(app.run_until_stopped());
+    let address = format!("http://127.0.0.1:{port}");
+    let client = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut test_app = TestApp {
+        address,
+        port,
+        client,
+        admin: TestUser {
+            id: String::new(),
+            username: String::new(),
+            password: String::new(),
+        },
+        database_url,
+        master_key,
+        _database: database,
+    };
+    let token = test_app.login_ok(&admin.username, &admin.password).await;
+    let me: Value = test_app.get_me(&format!("Bearer {}", token["access_token"].as_str().unwrap())).await.json().await.unwrap();
+    admin.id = me["principal"]["id"].as_str().unwrap().to_owned();
+    test_app.admin = admin;
+    test_app
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Response {
+        self.client
+            .post(self.url("/api/v1/auth/token"))
+            .json(&json!({ "username": username, "password": password }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Logs in and returns the token response, asserting success.
+    pub async fn login_ok(&self, username: &str, password: &str) -> Value {
+        let response = self.login(username, password).await;
+        assert_eq!(response.status(), 200, "login of {username} should succeed");
+        response.json().await.unwrap()
+    }
+
+    /// A fresh `Authorization` value for the administrator.
+    pub async fn admin_auth(&self) -> String {
+        let tokens = self.login_ok(&self.admin.username, &self.admin.password).await;
+        format!("Bearer {}", tokens["access_token"].as_str().unwrap())
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> Response {
+        self.client
+            .post(self.url("/api/v1/auth/token/refresh"))
+            .json(&json!({ "refresh_token": refresh_token }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_me(&self, authorization: &str) -> Response {
+        self.client
+            .get(self.url("/api/v1/me"))
+            .header("Authorization", authorization)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get(&self, path: &str, authorization: &str) -> Response {
+        self.client.get(self.url(path)).header("Authorization", authorization).send().await.unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, authorization: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .header("Authorization", authorization)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn patch_json(&self, path: &str, authorization: &str, body: &Value) -> Response {
+        self.client
+            .patch(self.url(path))
+            .header("Authorization", authorization)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn put_json(&self, path: &str, authorization: &str, body: &Value) -> Response {
+        self.client
+            .put(self.url(path))
+            .header("Authorization", authorization)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete(&self, path: &str, authorization: &str) -> Response {
+        self.client.delete(self.url(path)).header("Authorization", authorization).send().await.unwrap()
+    }
+
+    /// Creates a user through the admin API and returns it with its password.
+    pub async fn seed_user(&self, roles: &[&str]) -> TestUser {
+        let username = format!("user-{}", random_string(8).to_lowercase());
+        let password = random_string(20);
+        let response = self
+            .post_json(
+                "/api/v1/users",
+                &self.admin_auth().await,
+                &json!({ "username": username, "password": password, "roles": roles }),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "seeding a user");
+        let body: Value = response.json().await.unwrap();
+        TestUser {
+            id: body["id"].as_str().unwrap().to_owned(),
+            username,
+            password,
+        }
+    }
+
+    /// A fresh `Authorization` value for `user`.
+    pub async fn auth_for(&self, user: &TestUser) -> String {
+        let tokens = self.login_ok(&user.username, &user.password).await;
+        format!("Bearer {}", tokens["access_token"].as_str().unwrap())
+    }
+}
+
+/// Asserts an RFC 9457 problem response with `status`, returning its body.
+pub async fn assert_problem(response: Response, status: u16, case: &str) -> Value {
+    assert_eq!(response.status(), status, "case {case}: status");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json", "case {case}: content type");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status, "case {case}: status member");
+    body
+}

@@ -1,0 +1,5 @@
+//! One integration test binary; a module per feature.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod helpers;
+mod smoke;
