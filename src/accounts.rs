@@ -4,6 +4,9 @@ use sea_orm::TransactionTrait;
 use serde_json::json;
 use uuid::Uuid;
 
+use entity::api_keys::Model as ApiKey;
+
+use crate::credentials::{api_keys, OpaqueSecret};
 use crate::domain::{Password, PrincipalRef, RoleName, ScopeSet, Username};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -21,6 +24,12 @@ pub struct UserUpdate {
     pub roles: Option<Vec<RoleName>>,
 }
 
+/// A new user and, when the setting asks for it, its first API key (shown once).
+pub struct CreatedUser {
+    pub record: UserRecord,
+    pub api_key: Option<(ApiKey, OpaqueSecret)>,
+}
+
 /// Creates a user. `actor` is `None` for the CLI and the start-up bootstrap.
 pub async fn create_user(
     state: &AppState,
@@ -28,7 +37,8 @@ pub async fn create_user(
     username: Username,
     password: Password,
     roles: Vec<RoleName>,
-) -> Result<UserRecord, AppError> {
+    issue_api_key: bool,
+) -> Result<CreatedUser, AppError> {
     let password_hash = state.hasher.hash(password).await?;
     let now = state.clock.now();
     let txn = state.db.write().begin().await?;
@@ -49,8 +59,13 @@ pub async fn create_user(
         event = event.actor(actor);
     }
     audit::record(&txn, event, now).await?;
+    let api_key = if issue_api_key {
+        Some(api_keys::issue_default_key(&txn, record.user.id, now).await?)
+    } else {
+        None
+    };
     txn.commit().await?;
-    Ok(record)
+    Ok(CreatedUser { record, api_key })
 }
 
 /// Creates the configured administrator when the database has no user yet.
@@ -67,8 +82,9 @@ pub async fn bootstrap_admin(state: &AppState) -> Result<(), AppError> {
         .map_err(|e| AppError::validation("TRIDENT_ADMIN_PASSWORD", e.0))?;
     let roles =
         vec![RoleName::parse(ADMIN_ROLE).map_err(|e| AppError::Unexpected(anyhow::anyhow!(e)))?];
-    let record = create_user(state, None, username, password, roles).await?;
-    tracing::info!(user_id = %record.user.id, "created the initial administrator");
+    // No automatic API key: its secret could only go to the log.
+    let created = create_user(state, None, username, password, roles, false).await?;
+    tracing::info!(user_id = %created.record.user.id, "created the initial administrator");
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 
 use uuid::Uuid;
 
+use crate::credentials::api_keys;
 use crate::credentials::sessions::user_ref;
 use crate::credentials::{OpaqueSecret, SecretKind};
 use crate::domain::{CredentialKind, CredentialRef, Principal, ScopeSet};
@@ -47,10 +48,11 @@ pub async fn resolve(
         PresentedCredential::Opaque(secret) => match secret.kind() {
             // Refresh tokens and client secrets are never accepted as API credentials.
             SecretKind::RefreshToken | SecretKind::ClientSecret => Err(AppError::Unauthenticated),
-            // API keys (#3) and personal access tokens (#5) resolve here once they exist.
-            SecretKind::LiveApiKey | SecretKind::TestApiKey | SecretKind::PersonalAccessToken => {
-                Err(AppError::Unauthenticated)
+            SecretKind::LiveApiKey | SecretKind::TestApiKey => {
+                api_keys::authenticate(state, &secret).await
             }
+            // Personal access tokens (#5) resolve here once they exist.
+            SecretKind::PersonalAccessToken => Err(AppError::Unauthenticated),
         },
     }
 }
@@ -103,6 +105,7 @@ async fn resolve_user_session(
         credential: CredentialRef {
             kind: CredentialKind::UserAccessToken,
             id: claims.jti.clone(),
+            environment: None,
         },
         scopes: token_scopes.intersection(&grants.permissions),
         roles: grants.roles,

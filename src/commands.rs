@@ -41,12 +41,17 @@ pub async fn create_user(
     let username = Username::parse(username).map_err(|e| anyhow::anyhow!("username: {e}"))?;
     let password = Password::parse(password).map_err(|e| anyhow::anyhow!("password: {e}"))?;
     let roles = http::users::parse_roles(roles).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let record = accounts::create_user(&state, None, username, password, roles)
+    let issue_key = state.settings.api_key_on_user_create;
+    let created = accounts::create_user(&state, None, username, password, roles, issue_key)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let record = created.record;
+    let api_key = created
+        .api_key
+        .map(|(key, secret)| json!({ "id": key.id, "environment": key.environment, "key": secret.reveal() }));
     println!(
         "{}",
-        json!({ "id": record.user.id, "username": record.user.username, "roles": record.roles })
+        json!({ "id": record.user.id, "username": record.user.username, "roles": record.roles, "api_key": api_key })
     );
     state.db.close().await;
     Ok(())

@@ -83,6 +83,9 @@ pub struct RawSettings {
         global = true
     )]
     pub allow_registration: bool,
+    /// Issue a live API key to every user created through the API or the CLI, shown once in the response.
+    #[arg(long, env = "TRIDENT_API_KEY_ON_USER_CREATE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub api_key_on_user_create: bool,
     /// Log format: `text` or `json`.
     #[arg(
         long,
@@ -132,6 +135,7 @@ pub struct Settings {
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub allow_registration: bool,
+    pub api_key_on_user_create: bool,
     pub log_format: LogFormat,
     pub login_attempts_per_minute: u32,
     pub password_hash_concurrency: usize,
@@ -271,6 +275,7 @@ impl RawSettings {
             access_token_ttl,
             refresh_token_ttl,
             allow_registration: self.allow_registration,
+            api_key_on_user_create: self.api_key_on_user_create,
             log_format,
             login_attempts_per_minute: self.login_attempts_per_minute,
             password_hash_concurrency: or_cores(self.password_hash_concurrency),

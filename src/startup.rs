@@ -15,7 +15,9 @@ use crate::accounts;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::credentials::password::PasswordHasher;
-use crate::http::{self, audit, auth, error, me, middleware, ops, roles, users, well_known};
+use crate::http::{
+    self, api_keys, audit, auth, error, me, middleware, ops, roles, users, well_known,
+};
 use crate::keys::{KeyRing, MasterKey};
 use crate::metrics::Metrics;
 use crate::state::AppState;
@@ -25,6 +27,7 @@ use crate::throttle::RateLimiter;
 /// Largest JSON body any endpoint accepts.
 pub const JSON_LIMIT_BYTES: usize = 16 * 1024;
 const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(60);
+const USAGE_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Connects, migrates, loads the signing keys and creates the configured admin.
 pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
@@ -40,6 +43,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
         clock,
         login_limiter: RateLimiter::per_minute(settings.login_attempts_per_minute),
         metrics: Metrics::default(),
+        usage: Default::default(),
         settings: Arc::new(settings),
     };
     accounts::bootstrap_admin(&state)
@@ -76,9 +80,27 @@ impl Application {
     /// Serves until SIGINT/SIGTERM, then drains in-flight requests.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let reload = tokio::spawn(reload_keys_periodically(self.state.clone()));
+        let flush = tokio::spawn(flush_usage_periodically(self.state.clone()));
         let result = self.server.await;
         reload.abort();
+        flush.abort();
+        flush_usage(&self.state).await;
         result
+    }
+}
+
+/// Writes last-used times in batches instead of once per request.
+async fn flush_usage_periodically(state: web::Data<AppState>) {
+    let mut interval = tokio::time::interval(USAGE_FLUSH_INTERVAL);
+    loop {
+        interval.tick().await;
+        flush_usage(&state).await;
+    }
+}
+
+async fn flush_usage(state: &AppState) {
+    if let Err(e) = state.usage.flush(state.db.write()).await {
+        tracing::warn!(error = %e, "writing last-used times failed");
     }
 }
 
@@ -174,6 +196,20 @@ fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::get().to(roles::get_role))
                         .route(web::put().to(roles::replace_role))
                         .route(web::delete().to(roles::delete_role)),
+                )
+                .service(
+                    web::resource("/api-keys")
+                        .route(web::get().to(api_keys::list_api_keys))
+                        .route(web::post().to(api_keys::create_api_key)),
+                )
+                .service(
+                    web::resource("/api-keys/{id}")
+                        .route(web::get().to(api_keys::get_api_key))
+                        .route(web::delete().to(api_keys::revoke_api_key)),
+                )
+                .route(
+                    "/api-keys/{id}/rotate",
+                    web::post().to(api_keys::rotate_api_key),
                 )
                 .route("/audit-events", web::get().to(audit::list_audit_events)),
         );

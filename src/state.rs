@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::credentials::password::PasswordHasher;
+use crate::credentials::usage::UsageTracker;
 use crate::keys::KeyRing;
 use crate::metrics::Metrics;
 use crate::store::Db;
@@ -19,4 +20,6 @@ pub struct AppState {
     /// Login attempts, keyed by username and by source address.
     pub login_limiter: RateLimiter,
     pub metrics: Metrics,
+    /// Last-used times waiting to be written.
+    pub usage: UsageTracker,
 }

@@ -5,5 +5,7 @@ mod principal;
 mod scope;
 
 pub use names::{NameError, Password, RoleName, Username};
-pub use principal::{CredentialKind, CredentialRef, Principal, PrincipalKind, PrincipalRef};
+pub use principal::{
+    CredentialKind, CredentialRef, Environment, Principal, PrincipalKind, PrincipalRef,
+};
 pub use scope::{Scope, ScopeError, ScopeSet};

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{audit, auth, me, ops, roles, users, well_known};
+use super::{api_keys, audit, auth, me, ops, roles, users, well_known};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -13,6 +13,7 @@ use super::{audit, auth, me, ops, roles, users, well_known};
         me::get_me,
         users::list_users, users::create_user, users::get_user, users::update_user, users::delete_user,
         roles::list_roles, roles::create_role, roles::get_role, roles::replace_role, roles::delete_role,
+        api_keys::list_api_keys, api_keys::create_api_key, api_keys::get_api_key, api_keys::revoke_api_key, api_keys::rotate_api_key,
         audit::list_audit_events,
         well_known::get_jwks,
         ops::check_health, ops::check_readiness, ops::export_metrics,

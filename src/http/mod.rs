@@ -1,5 +1,6 @@
 //! The HTTP surface: thin handlers, extractors, error rendering, middleware.
 
+pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod docs;

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::api_keys::NewApiKeyBody;
 use super::error::Problem;
+use super::no_store;
 use super::pagination::{PageBody, PageQuery};
 use crate::accounts::{self, UserUpdate, USER_ROLE};
 use crate::domain::{Password, Principal, RoleName, Username};
@@ -36,6 +38,15 @@ impl From<UserRecord> for UserBody {
             updated_at: record.user.updated_at,
         }
     }
+}
+
+/// A new user; with `api_key` (its secret shown this once) when keys are issued on creation.
+#[derive(Serialize, ToSchema)]
+pub struct CreatedUserBody {
+    #[serde(flatten)]
+    pub user: UserBody,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<NewApiKeyBody>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -88,7 +99,7 @@ pub async fn list_users(
 
 /// Create a user.
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUserRequest,
-    responses((status = 201, body = UserBody), (status = 409, body = Problem, description = "Username taken"),
+    responses((status = 201, body = CreatedUserBody), (status = 409, body = Problem, description = "Username taken"),
         (status = 422, body = Problem, description = "A field is invalid; `field` names it")),
     security(("bearer" = []), ("api_key" = [])))]
 #[tracing::instrument(name = "create user", skip_all)]
@@ -105,20 +116,26 @@ pub async fn create_user(
         Some(roles) => parse_roles(roles)?,
         None => parse_roles(&[USER_ROLE.to_owned()])?,
     };
-    let record = accounts::create_user(
+    let issue_key = state.settings.api_key_on_user_create;
+    let created = accounts::create_user(
         &state,
         Some(&principal.principal),
         username,
         password,
         roles,
+        issue_key,
     )
     .await?;
-    Ok(HttpResponse::Created()
-        .insert_header((
-            actix_web::http::header::LOCATION,
-            format!("/api/v1/users/{}", record.user.id),
-        ))
-        .json(UserBody::from(record)))
+    let location = format!("/api/v1/users/{}", created.record.user.id);
+    let body = CreatedUserBody {
+        api_key: created
+            .api_key
+            .map(|(key, secret)| NewApiKeyBody::new(key, &secret, state.clock.now())),
+        user: UserBody::from(created.record),
+    };
+    Ok(no_store(HttpResponse::Created())
+        .insert_header((actix_web::http::header::LOCATION, location))
+        .json(body))
 }
 
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users",

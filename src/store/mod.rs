@@ -1,6 +1,7 @@
 //! sea-orm queries: entity models in, domain-shaped values out. Every function
 //! takes `&impl ConnectionTrait`, so it runs on a pool or inside a transaction.
 
+pub mod api_keys;
 pub mod audit;
 mod db;
 pub mod refresh_tokens;

@@ -46,11 +46,16 @@ impl Drop for TestDatabase {
                 let (server_url, name) = (server_url.clone(), name.clone());
                 // Drop runs inside the test's runtime: use a thread with its own.
                 let _ = std::thread::spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
                     runtime.block_on(async {
                         if let Ok(conn) = sea_orm::Database::connect(&server_url).await {
                             let _ = conn
-                                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                                .execute_unprepared(&format!(
+                                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                                ))
                                 .await;
                         }
                     });
@@ -76,8 +81,13 @@ async fn fresh_database() -> (String, TestDatabase) {
                 .await
                 .expect("creating the test database");
             let _ = conn.close().await;
-            let (base, _) = server_url.rsplit_once('/').expect("a PostgreSQL URL with a database name");
-            (format!("{base}/{name}"), TestDatabase::Postgres { server_url, name })
+            let (base, _) = server_url
+                .rsplit_once('/')
+                .expect("a PostgreSQL URL with a database name");
+            (
+                format!("{base}/{name}"),
+                TestDatabase::Postgres { server_url, name },
+            )
         }
         _ => {
             let dir = std::env::temp_dir().join(format!("trident-test-{}", uuid::Uuid::new_v4()));
@@ -101,6 +111,7 @@ pub fn test_settings(database_url: &str, master_key: &str, admin: &TestUser) -> 
         access_token_ttl: 600,
         refresh_token_ttl: 86_400,
         allow_registration: false,
+        api_key_on_user_create: true,
         log_format: "text".into(),
         login_attempts_per_minute: 1_000,
         password_hash_concurrency: 2,
@@ -148,7 +159,15 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut RawSettings)) -> TestApp
         _database: database,
     };
     let token = test_app.login_ok(&admin.username, &admin.password).await;
-    let me: Value = test_app.get_me(&format!("Bearer {}", token["access_token"].as_str().unwrap())).await.json().await.unwrap();
+    let me: Value = test_app
+        .get_me(&format!(
+            "Bearer {}",
+            token["access_token"].as_str().unwrap()
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
     admin.id = me["principal"]["id"].as_str().unwrap().to_owned();
     test_app.admin = admin;
     test_app
@@ -177,7 +196,9 @@ impl TestApp {
 
     /// A fresh `Authorization` value for the administrator.
     pub async fn admin_auth(&self) -> String {
-        let tokens = self.login_ok(&self.admin.username, &self.admin.password).await;
+        let tokens = self
+            .login_ok(&self.admin.username, &self.admin.password)
+            .await;
         format!("Bearer {}", tokens["access_token"].as_str().unwrap())
     }
 
@@ -200,7 +221,12 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str, authorization: &str) -> Response {
-        self.client.get(self.url(path)).header("Authorization", authorization).send().await.unwrap()
+        self.client
+            .get(self.url(path))
+            .header("Authorization", authorization)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn post_json(&self, path: &str, authorization: &str, body: &Value) -> Response {
@@ -234,7 +260,12 @@ impl TestApp {
     }
 
     pub async fn delete(&self, path: &str, authorization: &str) -> Response {
-        self.client.delete(self.url(path)).header("Authorization", authorization).send().await.unwrap()
+        self.client
+            .delete(self.url(path))
+            .header("Authorization", authorization)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Creates a user through the admin API and returns it with its password.
@@ -273,8 +304,139 @@ pub async fn assert_problem(response: Response, status: u16, case: &str) -> Valu
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    assert_eq!(content_type, "application/problem+json", "case {case}: content type");
+    assert_eq!(
+        content_type, "application/problem+json",
+        "case {case}: content type"
+    );
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], status, "case {case}: status member");
     body
+}
+
+/// `Bearer <access_token>` from a token response.
+pub fn bearer(tokens: &Value) -> String {
+    format!("Bearer {}", tokens["access_token"].as_str().unwrap())
+}
+
+/// The `refresh_token` of a token response.
+pub fn refresh_token_of(tokens: &Value) -> String {
+    tokens["refresh_token"].as_str().unwrap().to_owned()
+}
+
+/// Decodes one base64url segment of a JWT (0 = header, 1 = claims) without verifying anything.
+pub fn jwt_segment(token: &str, index: usize) -> Value {
+    let segment = token.split('.').nth(index).expect("a JWT segment");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(segment)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("a JSON segment")
+}
+
+/// The unverified claims of a JWT.
+pub fn jwt_claims(token: &str) -> Value {
+    jwt_segment(token, 1)
+}
+
+/// A reqwest client whose connections come from `ip` (any 127.x.y.z works on Linux
+/// loopback), so a test can play several source addresses.
+pub fn client_from(ip: [u8; 4]) -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(std::net::IpAddr::from(ip))
+        .build()
+        .unwrap()
+}
+
+/// Asserts the uniform 401: problem+json and a `Bearer` challenge.
+pub async fn assert_unauthenticated(response: Response, case: &str) -> Value {
+    let challenges: Vec<String> = response
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        challenges.iter().any(|c| c.starts_with("Bearer")),
+        "case {case}: a Bearer challenge, got {challenges:?}"
+    );
+    assert_problem(response, 401, case).await
+}
+
+impl TestApp {
+    /// Logs in through `client` (e.g. one from [`client_from`]).
+    pub async fn login_via(&self, client: &Client, username: &str, password: &str) -> Response {
+        client
+            .post(self.url("/api/v1/auth/token"))
+            .json(&json!({ "username": username, "password": password }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn logout(&self, refresh_token: &str) -> Response {
+        self.client
+            .post(self.url("/api/v1/auth/logout"))
+            .json(&json!({ "refresh_token": refresh_token }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn logout_all(&self, authorization: &str) -> Response {
+        self.client
+            .post(self.url("/api/v1/auth/logout-all"))
+            .header("Authorization", authorization)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Like [`TestApp::seed_user`], reusing an administrator's `Authorization` (one login fewer).
+    pub async fn seed_user_as(&self, authorization: &str, roles: &[&str]) -> TestUser {
+        let username = format!("user-{}", random_string(8).to_lowercase());
+        let password = random_string(20);
+        let response = self
+            .post_json(
+                "/api/v1/users",
+                authorization,
+                &json!({ "username": username, "password": password, "roles": roles }),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "seeding a user");
+        let body: Value = response.json().await.unwrap();
+        TestUser {
+            id: body["id"].as_str().unwrap().to_owned(),
+            username,
+            password,
+        }
+    }
+
+    /// A direct connection to the app's database, for checking what is stored.
+    pub async fn db(&self) -> sea_orm::DatabaseConnection {
+        sea_orm::Database::connect(&self.database_url).await.unwrap()
+    }
+
+    /// The server's active signing key, unsealed with the app's master key. With it a
+    /// test signs tokens whose signature the server accepts, so each claim rule can be
+    /// checked on its own.
+    pub async fn active_signing_key(&self) -> (String, jsonwebtoken::EncodingKey) {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let db = self.db().await;
+        let row = entity::signing_keys::Entity::find()
+            .filter(entity::signing_keys::Column::RetiredAt.is_null())
+            .one(&db)
+            .await
+            .unwrap()
+            .expect("an active signing key");
+        let _ = db.close().await;
+        assert_eq!(row.algorithm, "ES256", "test apps sign with ES256");
+        let source = trident::config::MasterKeySource::Inline(secrecy::SecretString::from(
+            self.master_key.clone(),
+        ));
+        let der = trident::keys::MasterKey::load(&source)
+            .unwrap()
+            .open(&row.private_key_ciphertext)
+            .unwrap();
+        (row.kid, jsonwebtoken::EncodingKey::from_ec_der(&der))
+    }
 }

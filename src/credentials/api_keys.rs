@@ -1,0 +1,354 @@
+//! API keys bound to users: the worker story of the seeds. A key acts for its
+//! owner with the key's scopes ∩ the owner's *current* permissions; rotation runs
+//! the old and the new key side by side for a grace period.
+
+use chrono::{DateTime, Duration, Utc};
+use entity::api_keys::Model as ApiKey;
+use sea_orm::{ConnectionTrait, TransactionTrait};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::sessions::user_ref;
+use super::usage::UsedCredential;
+use super::{OpaqueSecret, SecretKind};
+use crate::domain::{
+    CredentialKind, CredentialRef, Environment, Principal, PrincipalKind, ScopeSet,
+};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::store::api_keys::{self, NewApiKey};
+use crate::store::audit::{self, AuditEvent, Outcome};
+use crate::store::{users, Page};
+
+/// Default time the old key keeps working after a rotation.
+pub const DEFAULT_GRACE: Duration = Duration::hours(24);
+/// Longest grace period a rotation may ask for.
+pub const MAX_GRACE: Duration = Duration::days(30);
+pub const MAX_NAME_CHARS: usize = 100;
+/// The name of the key issued when a user is created.
+pub const DEFAULT_KEY_NAME: &str = "default";
+
+pub struct NewKey {
+    pub name: String,
+    pub environment: Environment,
+    /// `None`: follow the owner's permissions.
+    pub scopes: Option<ScopeSet>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+pub fn validate_name(name: &str) -> Result<(), AppError> {
+    let count = name.chars().count();
+    if count == 0
+        || count > MAX_NAME_CHARS
+        || name.chars().any(char::is_control)
+        || name.trim().is_empty()
+    {
+        return Err(AppError::validation(
+            "name",
+            format!("must be 1 to {MAX_NAME_CHARS} characters without control characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn secret_kind(environment: Environment) -> SecretKind {
+    match environment {
+        Environment::Live => SecretKind::LiveApiKey,
+        Environment::Test => SecretKind::TestApiKey,
+    }
+}
+
+pub fn environment_of(key: &ApiKey) -> Environment {
+    Environment::parse(&key.environment).unwrap_or(Environment::Live)
+}
+
+/// `active`, `expired` or `revoked`.
+pub fn status(key: &ApiKey, now: DateTime<Utc>) -> &'static str {
+    if key.revoked_at.is_some() {
+        "revoked"
+    } else if key.expires_at.is_some_and(|e| e <= now) {
+        "expired"
+    } else {
+        "active"
+    }
+}
+
+/// The scopes a new credential minted by `caller` may carry: never more than the caller has.
+pub fn grantable_scopes(
+    caller: &Principal,
+    requested: Option<ScopeSet>,
+) -> Result<Option<ScopeSet>, AppError> {
+    match requested {
+        Some(requested) => {
+            if let Some(missing) = requested.first_missing_from(&caller.scopes) {
+                return Err(AppError::validation(
+                    "scopes",
+                    format!("`{missing}` is not a permission you hold"),
+                ));
+            }
+            Ok(Some(requested))
+        }
+        // A user's own session may mint keys that follow the user's permissions;
+        // any narrower credential passes its own scopes on, frozen.
+        None if caller.credential.kind == CredentialKind::UserAccessToken => Ok(None),
+        None => Ok(Some(caller.scopes.clone())),
+    }
+}
+
+fn owner_id(caller: &Principal) -> Result<Uuid, AppError> {
+    if caller.principal.kind != PrincipalKind::User {
+        return Err(AppError::Forbidden("a user credential".into()));
+    }
+    Uuid::parse_str(&caller.principal.id).map_err(|_| AppError::Unauthenticated)
+}
+
+async fn insert_key(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    key: &NewKey,
+    rotated_from: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<(ApiKey, OpaqueSecret), AppError> {
+    let secret = OpaqueSecret::generate(secret_kind(key.environment));
+    let row = api_keys::insert(
+        db,
+        NewApiKey {
+            user_id,
+            name: &key.name,
+            environment: key.environment.as_str(),
+            secret: &secret,
+            scopes: key.scopes.as_ref(),
+            expires_at: key.expires_at,
+            rotated_from,
+            now,
+        },
+    )
+    .await?;
+    Ok((row, secret))
+}
+
+/// Issues the live key every new user gets (inside the transaction that creates the user).
+pub async fn issue_default_key(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(ApiKey, OpaqueSecret), AppError> {
+    let key = NewKey {
+        name: DEFAULT_KEY_NAME.to_owned(),
+        environment: Environment::Live,
+        scopes: None,
+        expires_at: None,
+    };
+    let (row, secret) = insert_key(db, user_id, &key, None, now).await?;
+    audit::record(
+        db,
+        AuditEvent::new("api_key.create", Outcome::Success)
+            .target("api_key", row.id.to_string())
+            .details(json!({ "user_id": user_id, "environment": "live", "automatic": true })),
+        now,
+    )
+    .await?;
+    Ok((row, secret))
+}
+
+pub async fn create(
+    state: &AppState,
+    caller: &Principal,
+    key: NewKey,
+) -> Result<(ApiKey, OpaqueSecret), AppError> {
+    caller.require("api_keys:write")?;
+    let user_id = owner_id(caller)?;
+    let now = state.clock.now();
+    validate_name(&key.name)?;
+    if key.expires_at.is_some_and(|e| e <= now) {
+        return Err(AppError::validation("expires_at", "must be in the future"));
+    }
+    let key = NewKey {
+        scopes: grantable_scopes(caller, key.scopes)?,
+        ..key
+    };
+    let txn = state.db.write().begin().await?;
+    let (row, secret) = insert_key(&txn, user_id, &key, None, now).await?;
+    audit::record(
+        &txn,
+        AuditEvent::new("api_key.create", Outcome::Success)
+            .actor(&caller.principal)
+            .target("api_key", row.id.to_string())
+            .details(json!({ "environment": row.environment, "scopes": row.scopes })),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((row, secret))
+}
+
+/// A key the caller may see: its own, or any with `api_keys:admin`. Others are "not found".
+async fn visible_key(
+    caller: &Principal,
+    id: Uuid,
+    db: &impl ConnectionTrait,
+) -> Result<ApiKey, AppError> {
+    let key = api_keys::find(db, id).await?.ok_or(AppError::NotFound)?;
+    if caller.is_user(&key.user_id.to_string()) || caller.has_scope("api_keys:admin") {
+        Ok(key)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+pub async fn list(
+    state: &AppState,
+    caller: &Principal,
+    user_filter: Option<Uuid>,
+    before: Option<Uuid>,
+    limit: u64,
+) -> Result<Page<ApiKey>, AppError> {
+    caller.require("api_keys:read")?;
+    let own = caller.principal.kind == PrincipalKind::User
+        && user_filter.is_none_or(|u| caller.is_user(&u.to_string()));
+    let user = if own {
+        Some(owner_id(caller)?)
+    } else {
+        caller.require("api_keys:admin")?;
+        user_filter
+    };
+    Ok(api_keys::list(state.db.read(), user, before, limit).await?)
+}
+
+pub async fn get(state: &AppState, caller: &Principal, id: Uuid) -> Result<ApiKey, AppError> {
+    caller.require("api_keys:read")?;
+    visible_key(caller, id, state.db.read()).await
+}
+
+/// Issues a successor with the same name, environment and scopes; the old key
+/// keeps working for `grace`, then stops.
+pub async fn rotate(
+    state: &AppState,
+    caller: &Principal,
+    id: Uuid,
+    grace: Duration,
+) -> Result<(ApiKey, OpaqueSecret), AppError> {
+    caller.require("api_keys:write")?;
+    if grace < Duration::zero() || grace > MAX_GRACE {
+        return Err(AppError::validation(
+            "grace_seconds",
+            format!("must be between 0 and {}", MAX_GRACE.num_seconds()),
+        ));
+    }
+    let now = state.clock.now();
+    let txn = state.db.write().begin().await?;
+    let old = api_keys::find(&txn, id).await?.ok_or(AppError::NotFound)?;
+    // Only the owner may rotate: the new secret is theirs to see.
+    if !caller.is_user(&old.user_id.to_string()) {
+        return Err(AppError::NotFound);
+    }
+    if status(&old, now) != "active" {
+        return Err(AppError::Conflict(
+            "only an active key can be rotated".into(),
+        ));
+    }
+    if api_keys::has_successor(&txn, id).await? {
+        return Err(AppError::Conflict(
+            "this key was already rotated; rotate its successor".into(),
+        ));
+    }
+    let scopes = old
+        .scopes
+        .as_deref()
+        .map(ScopeSet::parse_delimited)
+        .transpose()
+        .map_err(|e| AppError::Unexpected(anyhow::anyhow!("stored scopes of key {id}: {e}")))?;
+    let successor = NewKey {
+        name: old.name.clone(),
+        environment: environment_of(&old),
+        scopes,
+        expires_at: old.expires_at,
+    };
+    let (row, secret) = insert_key(&txn, old.user_id, &successor, Some(old.id), now).await?;
+    let grace_end = now + grace;
+    if old.expires_at.is_none_or(|e| e > grace_end) {
+        api_keys::expire_at(&txn, old.id, grace_end).await?;
+    }
+    audit::record(
+        &txn,
+        AuditEvent::new("api_key.rotate", Outcome::Success)
+            .actor(&caller.principal)
+            .target("api_key", old.id.to_string())
+            .details(json!({ "successor": row.id, "grace_seconds": grace.num_seconds() })),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((row, secret))
+}
+
+pub async fn revoke(state: &AppState, caller: &Principal, id: Uuid) -> Result<(), AppError> {
+    caller.require("api_keys:write")?;
+    let now = state.clock.now();
+    let txn = state.db.write().begin().await?;
+    let key = visible_key(caller, id, &txn).await?;
+    if api_keys::revoke(&txn, key.id, now).await? {
+        audit::record(
+            &txn,
+            AuditEvent::new("api_key.revoke", Outcome::Success)
+                .actor(&caller.principal)
+                .target("api_key", key.id.to_string())
+                .details(json!({ "user_id": key.user_id })),
+            now,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Resolves a presented API key to its owner, or refuses it uniformly.
+pub async fn authenticate(state: &AppState, secret: &OpaqueSecret) -> Result<Principal, AppError> {
+    let now = state.clock.now();
+    let db = state.db.read();
+    let key = api_keys::find_by_digest(db, secret.digest().as_bytes())
+        .await?
+        .filter(|k| status(k, now) == "active")
+        .ok_or(AppError::Unauthenticated)?;
+    let user = users::find(db, key.user_id)
+        .await?
+        .filter(|u| !u.disabled)
+        .ok_or(AppError::Unauthenticated)?;
+    let grants = users::grants(db, user.id).await?;
+    let scopes = match key.scopes.as_deref() {
+        Some(own) => ScopeSet::parse_delimited(own)
+            .map_err(|_| AppError::Unauthenticated)?
+            .intersection(&grants.permissions),
+        None => grants.permissions,
+    };
+    record_use(state, &key, now).await?;
+    Ok(Principal {
+        principal: user_ref(&user),
+        credential: CredentialRef {
+            kind: CredentialKind::ApiKey,
+            id: key.id.to_string(),
+            environment: Some(environment_of(&key)),
+        },
+        scopes,
+        roles: grants.roles,
+    })
+}
+
+async fn record_use(state: &AppState, key: &ApiKey, now: DateTime<Utc>) -> Result<(), AppError> {
+    if key.last_used_at.is_none() {
+        let db = state.db.write();
+        if api_keys::mark_first_use(db, key.id, now).await? {
+            audit::record(
+                db,
+                AuditEvent::new("api_key.first_use", Outcome::Success)
+                    .target("api_key", key.id.to_string())
+                    .details(json!({ "user_id": key.user_id })),
+                now,
+            )
+            .await?;
+        }
+        return Ok(());
+    }
+    state.usage.record(UsedCredential::ApiKey(key.id), now);
+    Ok(())
+}
