@@ -5,6 +5,7 @@
 use uuid::Uuid;
 
 use crate::credentials::api_keys;
+use crate::credentials::clients::client_ref;
 use crate::credentials::sessions::user_ref;
 use crate::credentials::{OpaqueSecret, SecretKind};
 use crate::domain::{CredentialKind, CredentialRef, Principal, ScopeSet};
@@ -12,7 +13,7 @@ use crate::error::AppError;
 use crate::oauth::jwt::{self, AccessTokenClaims};
 use crate::oauth::FIRST_PARTY_CLIENT_ID;
 use crate::state::AppState;
-use crate::store::{refresh_tokens, users};
+use crate::store::{clients, refresh_tokens, revoked_jtis, users};
 
 /// A credential as recognised from its format alone.
 #[derive(Debug)]
@@ -69,11 +70,43 @@ async fn resolve_access_token(state: &AppState, token: &str) -> Result<Principal
                 AppError::Unauthenticated
             }
         })?;
-    if claims.client_id != FIRST_PARTY_CLIENT_ID {
-        // M2M tokens (#4) resolve here once clients exist.
+    if claims.client_id == FIRST_PARTY_CLIENT_ID {
+        resolve_user_session(state, &claims).await
+    } else {
+        resolve_client_token(state, &claims).await
+    }
+}
+
+/// An M2M token is accepted by Trident's own API only when Trident is among its
+/// audiences (RFC 9068 §4), its client is still enabled, and it was not revoked.
+async fn resolve_client_token(
+    state: &AppState,
+    claims: &AccessTokenClaims,
+) -> Result<Principal, AppError> {
+    if !claims.aud.contains(&state.settings.issuer) || claims.sub != claims.client_id {
         return Err(AppError::Unauthenticated);
     }
-    resolve_user_session(state, &claims).await
+    let db = state.db.read();
+    let client = clients::find_by_client_id(db, &claims.client_id)
+        .await?
+        .filter(|c| !c.disabled)
+        .ok_or(AppError::Unauthenticated)?;
+    if revoked_jtis::is_revoked(db, &claims.jti).await? {
+        return Err(AppError::Unauthenticated);
+    }
+    let grants = clients::grants(db, client.id).await?;
+    let token_scopes =
+        ScopeSet::parse_delimited(&claims.scope).map_err(|_| AppError::Unauthenticated)?;
+    Ok(Principal {
+        principal: client_ref(&client),
+        credential: CredentialRef {
+            kind: CredentialKind::ClientAccessToken,
+            id: claims.jti.clone(),
+            environment: None,
+        },
+        scopes: token_scopes.intersection(&grants.permissions),
+        roles: grants.roles,
+    })
 }
 
 async fn resolve_user_session(

@@ -6,7 +6,8 @@ use chrono::Duration;
 use serde_json::json;
 
 use crate::clock::SystemClock;
-use crate::config::Settings;
+use crate::config::{Settings, MAX_CLIENT_TOKEN_TTL_SECS};
+use crate::credentials::clients::{self, NewClientInput};
 use crate::domain::{Password, Username};
 use crate::keys::SigningAlgorithm;
 use crate::startup::{build_state, Application};
@@ -62,8 +63,12 @@ pub async fn rotate_keys(
     algorithm: Option<SigningAlgorithm>,
 ) -> anyhow::Result<()> {
     let algorithm = algorithm.unwrap_or(settings.signing_algorithm);
-    // Keep old keys published while the tokens they signed can still be presented.
-    let overlap = Duration::from_std(settings.access_token_ttl)? + Duration::minutes(5);
+    // Keep old keys published while the tokens they signed can still be presented:
+    // the longest lifetime any access token can have, plus clock skew and JWKS caching.
+    let longest = settings
+        .access_token_ttl
+        .max(std::time::Duration::from_secs(MAX_CLIENT_TOKEN_TTL_SECS));
+    let overlap = Duration::from_std(longest)? + Duration::minutes(5);
     let state = build_state(settings, Arc::new(SystemClock)).await?;
     let kid = state
         .keys
@@ -72,6 +77,35 @@ pub async fn rotate_keys(
     println!(
         "{}",
         json!({ "kid": kid, "algorithm": algorithm.jose_name(), "previous_keys_published_for_seconds": overlap.num_seconds() })
+    );
+    state.db.close().await;
+    Ok(())
+}
+
+pub async fn create_client(
+    settings: Settings,
+    name: String,
+    roles: &[String],
+    ttl: Option<i64>,
+) -> anyhow::Result<()> {
+    let state = build_state(settings, Arc::new(SystemClock)).await?;
+    let input = NewClientInput {
+        name,
+        roles: http::users::parse_roles(roles).map_err(|e| anyhow::anyhow!("{e}"))?,
+        access_token_ttl_seconds: ttl,
+    };
+    let (record, secret) = clients::create(&state, None, input)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "{}",
+        json!({
+            "id": record.client.id,
+            "client_id": record.client.client_id,
+            "client_secret": secret.reveal(),
+            "name": record.client.name,
+            "roles": record.roles,
+        })
     );
     state.db.close().await;
     Ok(())

@@ -67,6 +67,22 @@ pub struct RawSettings {
         global = true
     )]
     pub access_token_ttl: u64,
+    /// Default lifetime of M2M access tokens (client credentials grant), in seconds; a client may set its own.
+    #[arg(
+        long,
+        env = "TRIDENT_CLIENT_TOKEN_TTL",
+        default_value_t = 900,
+        global = true
+    )]
+    pub client_token_ttl: u64,
+    /// Failed client authentications allowed per client id, and per source address, in a minute.
+    #[arg(
+        long,
+        env = "TRIDENT_CLIENT_AUTH_FAILURES_PER_MINUTE",
+        default_value_t = 20,
+        global = true
+    )]
+    pub client_auth_failures_per_minute: u32,
     /// Lifetime of refresh tokens, in seconds.
     #[arg(
         long,
@@ -134,6 +150,8 @@ pub struct Settings {
     pub signing_algorithm: SigningAlgorithm,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
+    pub client_token_ttl: Duration,
+    pub client_auth_failures_per_minute: u32,
     pub allow_registration: bool,
     pub api_key_on_user_create: bool,
     pub log_format: LogFormat,
@@ -168,6 +186,10 @@ pub enum LogFormat {
     Text,
     Json,
 }
+
+/// Bounds of an M2M access token's lifetime, globally and per client.
+pub const MIN_CLIENT_TOKEN_TTL_SECS: u64 = 60;
+pub const MAX_CLIENT_TOKEN_TTL_SECS: u64 = 86_400;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{setting}: {reason}")]
@@ -250,6 +272,18 @@ impl RawSettings {
             60,
             366 * 86_400,
         )?;
+        let client_token_ttl = bounded_secs(
+            "TRIDENT_CLIENT_TOKEN_TTL",
+            self.client_token_ttl,
+            MIN_CLIENT_TOKEN_TTL_SECS,
+            MAX_CLIENT_TOKEN_TTL_SECS,
+        )?;
+        if self.client_auth_failures_per_minute == 0 {
+            return Err(invalid(
+                "TRIDENT_CLIENT_AUTH_FAILURES_PER_MINUTE",
+                "must be at least 1",
+            ));
+        }
         if self.login_attempts_per_minute == 0 {
             return Err(invalid(
                 "TRIDENT_LOGIN_ATTEMPTS_PER_MINUTE",
@@ -274,6 +308,8 @@ impl RawSettings {
             signing_algorithm,
             access_token_ttl,
             refresh_token_ttl,
+            client_token_ttl,
+            client_auth_failures_per_minute: self.client_auth_failures_per_minute,
             allow_registration: self.allow_registration,
             api_key_on_user_create: self.api_key_on_user_create,
             log_format,

@@ -30,6 +30,9 @@ enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage OAuth2 clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -47,6 +50,21 @@ enum UserCommand {
         /// A role to grant; repeat for several.
         #[arg(long = "role", default_values_t = vec!["user".to_owned()])]
         roles: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Register a client for the client-credentials grant; prints client_id and client_secret as JSON.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// A role to grant; repeat for several.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// The client's access-token lifetime in seconds (default: TRIDENT_CLIENT_TOKEN_TTL).
+        #[arg(long)]
+        access_token_ttl: Option<i64>,
     },
 }
 
@@ -85,6 +103,11 @@ async fn main() -> ExitCode {
             Ok(password) => commands::create_user(settings, &username, password, &roles).await,
             Err(e) => Err(e),
         },
+        Command::Client(ClientCommand::Create {
+            name,
+            roles,
+            access_token_ttl,
+        }) => commands::create_client(settings, name, &roles, access_token_ttl).await,
         Command::Keys(KeysCommand::Rotate { algorithm }) => {
             match algorithm.map(|a| a.parse::<SigningAlgorithm>()) {
                 Some(Err(())) => {

@@ -16,7 +16,8 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::credentials::password::PasswordHasher;
 use crate::http::{
-    self, api_keys, audit, auth, error, me, middleware, ops, roles, users, well_known,
+    self, api_keys, audit, auth, clients, error, me, middleware, oauth, ops, roles, users,
+    well_known,
 };
 use crate::keys::{KeyRing, MasterKey};
 use crate::metrics::Metrics;
@@ -42,6 +43,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
         hasher: PasswordHasher::new(settings.password_hash_concurrency)?,
         clock,
         login_limiter: RateLimiter::per_minute(settings.login_attempts_per_minute),
+        client_auth_limiter: RateLimiter::per_minute(settings.client_auth_failures_per_minute),
         metrics: Metrics::default(),
         usage: Default::default(),
         settings: Arc::new(settings),
@@ -155,6 +157,11 @@ fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(well_known::get_jwks),
         )
         .route(
+            "/.well-known/oauth-authorization-server",
+            web::get().to(oauth::get_metadata),
+        )
+        .service(web::resource("/oauth/token").route(web::post().to(oauth::issue_token)))
+        .route(
             "/docs",
             web::get().to(|| async {
                 HttpResponse::MovedPermanently()
@@ -210,6 +217,21 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .route(
                     "/api-keys/{id}/rotate",
                     web::post().to(api_keys::rotate_api_key),
+                )
+                .service(
+                    web::resource("/clients")
+                        .route(web::get().to(clients::list_clients))
+                        .route(web::post().to(clients::create_client)),
+                )
+                .service(
+                    web::resource("/clients/{id}")
+                        .route(web::get().to(clients::get_client))
+                        .route(web::patch().to(clients::update_client))
+                        .route(web::delete().to(clients::delete_client)),
+                )
+                .route(
+                    "/clients/{id}/secrets",
+                    web::post().to(clients::rotate_client_secret),
                 )
                 .route("/audit-events", web::get().to(audit::list_audit_events)),
         );

@@ -19,6 +19,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Login attempts, keyed by username and by source address.
     pub login_limiter: RateLimiter,
+    /// Failed client authentications, keyed by client id and by source address.
+    pub client_auth_limiter: RateLimiter,
     pub metrics: Metrics,
     /// Last-used times waiting to be written.
     pub usage: UsageTracker,

@@ -29,6 +29,15 @@ impl RateLimiter {
         }
     }
 
+    /// Says whether `key` would be refused now, without taking anything from its bucket.
+    pub fn peek(&self, key: &str, now: DateTime<Utc>) -> Result<(), Duration> {
+        let buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        match buckets.get(key) {
+            Some(tat) if *tat - self.tolerance > now => Err(*tat - self.tolerance - now),
+            _ => Ok(()),
+        }
+    }
+
     /// Takes one request from `key`'s bucket, or says how long until one is available.
     pub fn check(&self, key: &str, now: DateTime<Utc>) -> Result<(), Duration> {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
@@ -64,5 +73,15 @@ mod tests {
         );
         assert!(limiter.check("alice", t0 + Duration::seconds(20)).is_ok());
         assert!(limiter.check("alice", t0 + Duration::seconds(20)).is_err());
+    }
+
+    #[test]
+    fn peeking_takes_nothing() {
+        let limiter = RateLimiter::per_minute(1);
+        let t0 = DateTime::<Utc>::from_timestamp(1_000_000, 0).unwrap();
+        assert!(limiter.peek("k", t0).is_ok());
+        assert!(limiter.peek("k", t0).is_ok());
+        assert!(limiter.check("k", t0).is_ok());
+        assert_eq!(limiter.peek("k", t0), Err(Duration::seconds(60)));
     }
 }

@@ -99,10 +99,7 @@ impl OpaqueSecret {
     pub fn generate(kind: SecretKind) -> Self {
         let mut s = String::with_capacity(kind.total_len());
         s.push_str(kind.prefix());
-        let mut rng = OsRng;
-        for _ in 0..BODY_LEN {
-            s.push(char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]));
-        }
+        s.push_str(&random_base62(BODY_LEN));
         let checksum = checksum(&s);
         s.push_str(&checksum);
         Self {
@@ -162,6 +159,14 @@ impl fmt::Debug for OpaqueSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "OpaqueSecret({:?}, [redacted])", self.kind)
     }
+}
+
+/// `len` random base62 characters from the OS CSPRNG, for public identifiers.
+pub fn random_base62(len: usize) -> String {
+    let mut rng = OsRng;
+    (0..len)
+        .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
+        .collect()
 }
 
 fn checksum(head: &str) -> String {

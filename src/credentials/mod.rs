@@ -2,9 +2,10 @@
 //! issue, verify and revoke them.
 
 pub mod api_keys;
+pub mod clients;
 mod format;
 pub mod password;
 pub mod sessions;
 pub mod usage;
 
-pub use format::{Digest, OpaqueSecret, SecretKind, BODY_LEN};
+pub use format::{random_base62, Digest, OpaqueSecret, SecretKind};

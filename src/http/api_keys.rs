@@ -206,12 +206,7 @@ pub async fn rotate_api_key(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let request: RotateApiKeyRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        RotateApiKeyRequest::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))?
-    };
+    let request: RotateApiKeyRequest = super::optional_json(&body)?;
     let grace = request
         .grace_seconds
         .map_or(DEFAULT_GRACE, Duration::seconds);

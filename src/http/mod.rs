@@ -3,11 +3,13 @@
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod clients;
 pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod me;
 pub mod middleware;
+pub mod oauth;
 pub mod ops;
 pub mod pagination;
 pub mod roles;
@@ -16,6 +18,9 @@ pub mod well_known;
 
 use actix_web::http::header::{CacheControl, CacheDirective};
 use actix_web::HttpResponseBuilder;
+use serde::{Deserialize, Deserializer};
+
+use crate::error::AppError;
 
 /// Responses that carry credentials must never be cached (RFC 6749 §5.1).
 pub fn no_store(mut builder: HttpResponseBuilder) -> HttpResponseBuilder {
@@ -23,4 +28,23 @@ pub fn no_store(mut builder: HttpResponseBuilder) -> HttpResponseBuilder {
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
         .insert_header((actix_web::http::header::PRAGMA, "no-cache"));
     builder
+}
+
+/// An optional JSON body: empty means the defaults, anything else must parse.
+pub fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, AppError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(T::default())
+    } else {
+        serde_json::from_slice(body)
+            .map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))
+    }
+}
+
+/// For PATCH fields where `null` means "clear": absent → `None`, `null` → `Some(None)`.
+pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }

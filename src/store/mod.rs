@@ -3,8 +3,10 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod clients;
 mod db;
 pub mod refresh_tokens;
+pub mod revoked_jtis;
 pub mod roles;
 pub mod signing_keys;
 pub mod users;

@@ -134,3 +134,15 @@ pub async fn delete(db: &impl ConnectionTrait, name: &str) -> Result<bool, Store
         .rows_affected
         == 1)
 }
+
+/// Every permission any role grants, sorted.
+pub async fn all_permissions(db: &impl ConnectionTrait) -> Result<Vec<String>, StoreError> {
+    Ok(role_permissions::Entity::find()
+        .select_only()
+        .column(role_permissions::Column::Permission)
+        .distinct()
+        .order_by_asc(role_permissions::Column::Permission)
+        .into_tuple()
+        .all(db)
+        .await?)
+}

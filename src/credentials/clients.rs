@@ -1,0 +1,306 @@
+//! Registered OAuth2 clients (trusted machines): registration, secrets with
+//! rotation, and client authentication (RFC 6749 §2.3.1). An unknown client and
+//! a wrong secret cost the same work and fail the same way.
+
+use chrono::Duration;
+use entity::clients::Model as Client;
+use sea_orm::TransactionTrait;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{random_base62, Digest, OpaqueSecret, SecretKind};
+use crate::config::{MAX_CLIENT_TOKEN_TTL_SECS, MIN_CLIENT_TOKEN_TTL_SECS};
+use crate::domain::{PrincipalKind, PrincipalRef, RoleName};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::store::audit::{self, AuditEvent, Outcome};
+use crate::store::clients::{self, ClientChanges, ClientRecord, NewClient};
+use crate::store::Page;
+
+pub const CLIENT_ID_PREFIX: &str = "cli_";
+const CLIENT_ID_RANDOM_CHARS: usize = 24;
+/// Default time the previous secret keeps working after a rotation.
+pub const DEFAULT_SECRET_GRACE: Duration = Duration::hours(24);
+pub const MAX_SECRET_GRACE: Duration = Duration::days(30);
+pub const MAX_NAME_CHARS: usize = 100;
+
+pub fn client_ref(client: &Client) -> PrincipalRef {
+    PrincipalRef {
+        kind: PrincipalKind::Client,
+        id: client.client_id.clone(),
+        name: client.name.clone(),
+    }
+}
+
+pub fn validate_name(name: &str) -> Result<(), AppError> {
+    let count = name.chars().count();
+    if count == 0
+        || count > MAX_NAME_CHARS
+        || name.chars().any(char::is_control)
+        || name.trim().is_empty()
+    {
+        return Err(AppError::validation(
+            "name",
+            format!("must be 1 to {MAX_NAME_CHARS} characters without control characters"),
+        ));
+    }
+    Ok(())
+}
+
+pub fn validate_ttl(ttl: i64) -> Result<(), AppError> {
+    let (min, max) = (
+        MIN_CLIENT_TOKEN_TTL_SECS as i64,
+        MAX_CLIENT_TOKEN_TTL_SECS as i64,
+    );
+    if (min..=max).contains(&ttl) {
+        Ok(())
+    } else {
+        Err(AppError::validation(
+            "access_token_ttl_seconds",
+            format!("must be between {min} and {max}"),
+        ))
+    }
+}
+
+pub struct NewClientInput {
+    pub name: String,
+    pub roles: Vec<RoleName>,
+    pub access_token_ttl_seconds: Option<i64>,
+}
+
+/// Registers a client; its first secret is returned once.
+pub async fn create(
+    state: &AppState,
+    actor: Option<&PrincipalRef>,
+    input: NewClientInput,
+) -> Result<(ClientRecord, OpaqueSecret), AppError> {
+    validate_name(&input.name)?;
+    if let Some(ttl) = input.access_token_ttl_seconds {
+        validate_ttl(ttl)?;
+    }
+    let now = state.clock.now();
+    let client_id = format!(
+        "{CLIENT_ID_PREFIX}{}",
+        random_base62(CLIENT_ID_RANDOM_CHARS)
+    );
+    let secret = OpaqueSecret::generate(SecretKind::ClientSecret);
+    let txn = state.db.write().begin().await?;
+    let record = clients::insert(
+        &txn,
+        NewClient {
+            client_id: &client_id,
+            name: &input.name,
+            roles: &input.roles,
+            access_token_ttl_seconds: input.access_token_ttl_seconds,
+            now,
+        },
+    )
+    .await?;
+    clients::add_secret(&txn, record.client.id, &secret, None, now).await?;
+    let mut event = AuditEvent::new("client.create", Outcome::Success)
+        .target("client", client_id.clone())
+        .details(json!({ "name": input.name, "roles": record.roles }));
+    if let Some(actor) = actor {
+        event = event.actor(actor);
+    }
+    audit::record(&txn, event, now).await?;
+    txn.commit().await?;
+    Ok((record, secret))
+}
+
+pub async fn list(
+    state: &AppState,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Page<ClientRecord>, AppError> {
+    Ok(clients::list(state.db.read(), after, limit).await?)
+}
+
+pub async fn get(state: &AppState, id: Uuid) -> Result<ClientRecord, AppError> {
+    clients::find_record(state.db.read(), id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+pub async fn update(
+    state: &AppState,
+    actor: &PrincipalRef,
+    id: Uuid,
+    changes: ClientChanges,
+) -> Result<ClientRecord, AppError> {
+    if let Some(name) = &changes.name {
+        validate_name(name)?;
+    }
+    if let Some(Some(ttl)) = changes.access_token_ttl_seconds {
+        validate_ttl(ttl)?;
+    }
+    let now = changes.now;
+    let details = json!({
+        "name": changes.name,
+        "disabled": changes.disabled,
+        "roles": changes.roles.as_ref().map(|r| r.iter().map(RoleName::as_str).collect::<Vec<_>>()),
+    });
+    let txn = state.db.write().begin().await?;
+    let record = clients::update(&txn, id, changes)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    audit::record(
+        &txn,
+        AuditEvent::new("client.update", Outcome::Success)
+            .actor(actor)
+            .target("client", record.client.client_id.clone())
+            .details(details),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(record)
+}
+
+pub async fn delete(state: &AppState, actor: &PrincipalRef, id: Uuid) -> Result<(), AppError> {
+    let now = state.clock.now();
+    let txn = state.db.write().begin().await?;
+    let record = clients::find_record(&txn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    clients::delete(&txn, id).await?;
+    audit::record(
+        &txn,
+        AuditEvent::new("client.delete", Outcome::Success)
+            .actor(actor)
+            .target("client", record.client.client_id),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Adds a new secret; the previous ones keep working for `grace`, then stop.
+pub async fn rotate_secret(
+    state: &AppState,
+    actor: &PrincipalRef,
+    id: Uuid,
+    grace: Duration,
+) -> Result<(entity::client_secrets::Model, OpaqueSecret), AppError> {
+    if grace < Duration::zero() || grace > MAX_SECRET_GRACE {
+        return Err(AppError::validation(
+            "grace_seconds",
+            format!("must be between 0 and {}", MAX_SECRET_GRACE.num_seconds()),
+        ));
+    }
+    let now = state.clock.now();
+    let secret = OpaqueSecret::generate(SecretKind::ClientSecret);
+    let txn = state.db.write().begin().await?;
+    let record = clients::find_record(&txn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let row = clients::add_secret(&txn, id, &secret, Some(now + grace), now).await?;
+    audit::record(
+        &txn,
+        AuditEvent::new("client.secret_rotate", Outcome::Success)
+            .actor(actor)
+            .target("client", record.client.client_id)
+            .details(json!({ "grace_seconds": grace.num_seconds() })),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((row, secret))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientAuthError {
+    /// Unknown client, wrong or expired secret, or disabled client: one answer.
+    #[error("client authentication failed")]
+    Failed,
+    #[error("too many failed attempts")]
+    Throttled { retry_after: u64 },
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<AppError> for ClientAuthError {
+    fn from(err: AppError) -> Self {
+        ClientAuthError::Unexpected(anyhow::anyhow!(err))
+    }
+}
+
+impl From<crate::store::StoreError> for ClientAuthError {
+    fn from(err: crate::store::StoreError) -> Self {
+        ClientAuthError::Unexpected(anyhow::Error::new(err))
+    }
+}
+
+fn throttle_keys(client_id: &str, source_ip: Option<&str>) -> Vec<String> {
+    let mut keys = vec![format!("client:{client_id}")];
+    if let Some(ip) = source_ip {
+        keys.push(format!("ip:{ip}"));
+    }
+    keys
+}
+
+fn retry_after(wait: Duration) -> ClientAuthError {
+    ClientAuthError::Throttled {
+        retry_after: wait.num_seconds().max(1) as u64,
+    }
+}
+
+/// Authenticates a client by id and secret (RFC 6749 §2.3.1).
+pub async fn authenticate(
+    state: &AppState,
+    client_id: &str,
+    presented_secret: &str,
+    source_ip: Option<&str>,
+) -> Result<Client, ClientAuthError> {
+    let now = state.clock.now();
+    let keys = throttle_keys(client_id, source_ip);
+    for key in &keys {
+        state
+            .client_auth_limiter
+            .peek(key, now)
+            .map_err(retry_after)?;
+    }
+    let db = state.db.read();
+    let client = clients::find_by_client_id(db, client_id).await?;
+    // The same queries and comparisons run whether or not the client exists.
+    let secrets =
+        clients::live_secrets(db, client.as_ref().map_or(Uuid::nil(), |c| c.id), now).await?;
+    let presented = OpaqueSecret::parse(presented_secret)
+        .filter(|s| s.kind() == SecretKind::ClientSecret)
+        .map_or(Digest([0; 32]), |s| s.digest());
+    let mut matched = false;
+    for secret in &secrets {
+        matched |= presented.verify(&secret.digest);
+    }
+    if secrets.is_empty() {
+        let _ = presented.verify(&[0xff; 32]);
+    }
+    match client {
+        Some(client) if matched && !client.disabled => Ok(client),
+        _ => {
+            for key in &keys {
+                let _ = state.client_auth_limiter.check(key, now);
+            }
+            audit::record(
+                state.db.write(),
+                AuditEvent::new("client.authenticate", Outcome::Failure)
+                    .source_ip(source_ip.map(str::to_owned))
+                    .details(json!({ "client_id": client_id })),
+                now,
+            )
+            .await?;
+            Err(ClientAuthError::Failed)
+        }
+    }
+}
+
+/// The lifetime of the client's access tokens.
+pub fn token_ttl(state: &AppState, client: &Client) -> Duration {
+    client
+        .access_token_ttl_seconds
+        .map(Duration::seconds)
+        .unwrap_or_else(|| {
+            Duration::from_std(state.settings.client_token_ttl).unwrap_or(Duration::minutes(15))
+        })
+}

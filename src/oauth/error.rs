@@ -1,0 +1,77 @@
+//! Token endpoint errors, RFC 6749 §5.2 (and RFC 8707 §2 for `invalid_target`).
+
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    /// "The request is missing a required parameter, includes an unsupported
+    /// parameter value (other than grant type), repeats a parameter, includes
+    /// multiple credentials, utilizes more than one mechanism for authenticating
+    /// the client, or is otherwise malformed."
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// The body exceeded the endpoint's limit (reported as `invalid_request`, HTTP 413).
+    #[error("the request body is too large")]
+    TooLarge,
+    /// "Client authentication failed (e.g., unknown client, no client
+    /// authentication included, or unsupported authentication method)."
+    /// `basic` records whether the client tried the Authorization header.
+    #[error("client authentication failed")]
+    InvalidClient { basic: bool },
+    /// "The authorization grant type is not supported by the authorization server."
+    #[error("the grant type is not supported")]
+    UnsupportedGrantType,
+    /// "The requested scope is invalid, unknown, malformed, or exceeds the scope
+    /// granted by the resource owner."
+    #[error("{0}")]
+    InvalidScope(String),
+    /// RFC 8707 §2: "The requested resource is invalid, missing, unknown, or malformed."
+    #[error("{0}")]
+    InvalidTarget(String),
+    /// Too many failed attempts; retry after this many seconds (HTTP 429).
+    #[error("too many failed attempts")]
+    TooManyRequests { retry_after: u64 },
+    /// Shedding load or a dependency is down (HTTP 503).
+    #[error("temporarily unavailable")]
+    TemporarilyUnavailable,
+    /// "The authorization server encountered an unexpected condition."
+    #[error(transparent)]
+    ServerError(#[from] anyhow::Error),
+}
+
+impl OAuthError {
+    /// The `error` code on the wire.
+    pub fn code(&self) -> &'static str {
+        match self {
+            OAuthError::InvalidRequest(_) | OAuthError::TooLarge => "invalid_request",
+            OAuthError::InvalidClient { .. } => "invalid_client",
+            OAuthError::UnsupportedGrantType => "unsupported_grant_type",
+            OAuthError::InvalidScope(_) => "invalid_scope",
+            OAuthError::InvalidTarget(_) => "invalid_target",
+            OAuthError::TooManyRequests { .. } => "slow_down",
+            OAuthError::TemporarilyUnavailable => "temporarily_unavailable",
+            OAuthError::ServerError(_) => "server_error",
+        }
+    }
+
+    /// A human-readable `error_description`, never naming which part of a credential was wrong.
+    pub fn description(&self) -> Option<String> {
+        match self {
+            OAuthError::ServerError(_) => None,
+            other => Some(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::error::AppError> for OAuthError {
+    fn from(err: crate::error::AppError) -> Self {
+        match err {
+            crate::error::AppError::Unavailable { .. } => OAuthError::TemporarilyUnavailable,
+            other => OAuthError::ServerError(anyhow::anyhow!(other)),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for OAuthError {
+    fn from(err: crate::store::StoreError) -> Self {
+        OAuthError::ServerError(anyhow::Error::new(err))
+    }
+}

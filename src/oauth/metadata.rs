@@ -1,0 +1,33 @@
+//! Authorization server metadata, RFC 8414 §2: exactly what this server implements.
+
+use serde::Serialize;
+
+use super::token::GrantType;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Metadata {
+    pub issuer: String,
+    pub token_endpoint: String,
+    pub jwks_uri: String,
+    pub grant_types_supported: &'static [&'static str],
+    pub token_endpoint_auth_methods_supported: &'static [&'static str],
+    /// No authorization endpoint: no response types.
+    pub response_types_supported: &'static [&'static str],
+    pub scopes_supported: Vec<String>,
+    pub service_documentation: String,
+}
+
+pub const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post"];
+
+pub fn metadata(issuer: &str, scopes_supported: Vec<String>) -> Metadata {
+    Metadata {
+        issuer: issuer.to_owned(),
+        token_endpoint: format!("{issuer}/oauth/token"),
+        jwks_uri: format!("{issuer}/.well-known/jwks.json"),
+        grant_types_supported: GrantType::SUPPORTED,
+        token_endpoint_auth_methods_supported: AUTH_METHODS,
+        response_types_supported: &[],
+        scopes_supported,
+        service_documentation: format!("{issuer}/docs/"),
+    }
+}

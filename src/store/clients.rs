@@ -1,0 +1,259 @@
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use entity::{client_roles, client_secrets, clients, role_permissions};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use super::users::{ensure_roles_exist, grants_from_rows, Grants};
+use super::{Page, StoreError};
+use crate::credentials::OpaqueSecret;
+use crate::domain::RoleName;
+
+#[derive(Debug, Clone)]
+pub struct ClientRecord {
+    pub client: clients::Model,
+    pub roles: Vec<String>,
+}
+
+pub struct NewClient<'a> {
+    pub client_id: &'a str,
+    pub name: &'a str,
+    pub roles: &'a [RoleName],
+    pub access_token_ttl_seconds: Option<i64>,
+    pub now: DateTime<Utc>,
+}
+
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    new: NewClient<'_>,
+) -> Result<ClientRecord, StoreError> {
+    ensure_roles_exist(db, new.roles).await?;
+    let client = clients::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        client_id: Set(new.client_id.to_owned()),
+        name: Set(new.name.to_owned()),
+        disabled: Set(false),
+        access_token_ttl_seconds: Set(new.access_token_ttl_seconds),
+        created_at: Set(new.now),
+        updated_at: Set(new.now),
+    }
+    .insert(db)
+    .await
+    .map_err(|e| StoreError::unique(e, "client_id"))?;
+    set_roles(db, client.id, new.roles).await?;
+    Ok(ClientRecord {
+        client,
+        roles: new.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+    })
+}
+
+pub async fn set_roles(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    roles: &[RoleName],
+) -> Result<(), StoreError> {
+    client_roles::Entity::delete_many()
+        .filter(client_roles::Column::ClientId.eq(id))
+        .exec(db)
+        .await?;
+    let mut distinct: Vec<&RoleName> = roles.iter().collect();
+    distinct.sort();
+    distinct.dedup();
+    if distinct.is_empty() {
+        return Ok(());
+    }
+    client_roles::Entity::insert_many(distinct.into_iter().map(|role| client_roles::ActiveModel {
+        client_id: Set(id),
+        role_name: Set(role.as_str().to_owned()),
+    }))
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+/// Adds a secret; existing secrets without an end keep working until `previous_until`.
+pub async fn add_secret(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    secret: &OpaqueSecret,
+    previous_until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<client_secrets::Model, StoreError> {
+    if let Some(until) = previous_until {
+        client_secrets::Entity::update_many()
+            .col_expr(client_secrets::Column::ExpiresAt, Expr::value(until))
+            .filter(client_secrets::Column::ClientId.eq(id))
+            .filter(
+                Condition::any()
+                    .add(client_secrets::Column::ExpiresAt.is_null())
+                    .add(client_secrets::Column::ExpiresAt.gt(until)),
+            )
+            .exec(db)
+            .await?;
+    }
+    let model = client_secrets::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        client_id: Set(id),
+        digest: Set(secret.digest().as_bytes().to_vec()),
+        display_prefix: Set(secret.display_prefix()),
+        last_chars: Set(secret.last_chars()),
+        created_at: Set(now),
+        expires_at: Set(None),
+    }
+    .insert(db)
+    .await
+    .map_err(|e| StoreError::unique(e, "digest"))?;
+    Ok(model)
+}
+
+/// The secrets of a client that still work at `now`.
+pub async fn live_secrets(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Vec<client_secrets::Model>, StoreError> {
+    Ok(client_secrets::Entity::find()
+        .filter(client_secrets::Column::ClientId.eq(id))
+        .filter(
+            Condition::any()
+                .add(client_secrets::Column::ExpiresAt.is_null())
+                .add(client_secrets::Column::ExpiresAt.gt(now)),
+        )
+        .order_by_desc(client_secrets::Column::Id)
+        .all(db)
+        .await?)
+}
+
+pub async fn find_by_client_id(
+    db: &impl ConnectionTrait,
+    client_id: &str,
+) -> Result<Option<clients::Model>, StoreError> {
+    Ok(clients::Entity::find()
+        .filter(clients::Column::ClientId.eq(client_id))
+        .one(db)
+        .await?)
+}
+
+pub async fn find_record(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<ClientRecord>, StoreError> {
+    let Some(client) = clients::Entity::find_by_id(id).one(db).await? else {
+        return Ok(None);
+    };
+    let mut roles = roles_of(db, &[id]).await?;
+    Ok(Some(ClientRecord {
+        roles: roles.remove(&id).unwrap_or_default(),
+        client,
+    }))
+}
+
+async fn roles_of(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<String>>, StoreError> {
+    let rows = client_roles::Entity::find()
+        .filter(client_roles::Column::ClientId.is_in(ids.iter().copied()))
+        .order_by_asc(client_roles::Column::RoleName)
+        .all(db)
+        .await?;
+    let mut by_client: HashMap<Uuid, Vec<String>> = HashMap::new();
+    for row in rows {
+        by_client
+            .entry(row.client_id)
+            .or_default()
+            .push(row.role_name);
+    }
+    Ok(by_client)
+}
+
+pub async fn list(
+    db: &impl ConnectionTrait,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Page<ClientRecord>, StoreError> {
+    let mut query = clients::Entity::find().order_by_asc(clients::Column::Id);
+    if let Some(after) = after {
+        query = query.filter(clients::Column::Id.gt(after));
+    }
+    let rows = query.limit(limit + 1).all(db).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|c| c.id).collect();
+    let mut roles = roles_of(db, &ids).await?;
+    let records = rows
+        .into_iter()
+        .map(|client| ClientRecord {
+            roles: roles.remove(&client.id).unwrap_or_default(),
+            client,
+        })
+        .collect();
+    Ok(Page::from_rows(records, limit, |r| r.client.id.to_string()))
+}
+
+/// The client's roles and the union of their permissions, in one query.
+pub async fn grants(db: &impl ConnectionTrait, id: Uuid) -> Result<Grants, StoreError> {
+    let rows: Vec<(String, Option<String>)> = client_roles::Entity::find()
+        .select_only()
+        .column(client_roles::Column::RoleName)
+        .column(role_permissions::Column::Permission)
+        .join(
+            sea_orm::JoinType::LeftJoin,
+            client_roles::Entity::belongs_to(role_permissions::Entity)
+                .from(client_roles::Column::RoleName)
+                .to(role_permissions::Column::RoleName)
+                .into(),
+        )
+        .filter(client_roles::Column::ClientId.eq(id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(grants_from_rows(rows))
+}
+
+pub struct ClientChanges {
+    pub name: Option<String>,
+    pub disabled: Option<bool>,
+    pub roles: Option<Vec<RoleName>>,
+    /// `Some(None)` clears the client's own lifetime.
+    pub access_token_ttl_seconds: Option<Option<i64>>,
+    pub now: DateTime<Utc>,
+}
+
+pub async fn update(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    changes: ClientChanges,
+) -> Result<Option<ClientRecord>, StoreError> {
+    let Some(client) = clients::Entity::find_by_id(id).one(db).await? else {
+        return Ok(None);
+    };
+    if let Some(roles) = &changes.roles {
+        ensure_roles_exist(db, roles).await?;
+        set_roles(db, id, roles).await?;
+    }
+    let mut active: clients::ActiveModel = client.into();
+    if let Some(name) = changes.name {
+        active.name = Set(name);
+    }
+    if let Some(disabled) = changes.disabled {
+        active.disabled = Set(disabled);
+    }
+    if let Some(ttl) = changes.access_token_ttl_seconds {
+        active.access_token_ttl_seconds = Set(ttl);
+    }
+    active.updated_at = Set(changes.now);
+    active.update(db).await?;
+    find_record(db, id).await
+}
+
+pub async fn delete(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, StoreError> {
+    Ok(clients::Entity::delete_by_id(id)
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1)
+}
