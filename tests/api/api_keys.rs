@@ -13,7 +13,10 @@ fn api_key_auth(key: &str) -> String {
 
 /// Creates a user and returns it with the live key it was issued.
 async fn user_with_key(app: &TestApp, roles: &[&str]) -> (TestUser, String) {
-    let username = format!("worker-owner-{}", crate::helpers::random_string(6).to_lowercase());
+    let username = format!(
+        "worker-owner-{}",
+        crate::helpers::random_string(6).to_lowercase()
+    );
     let password = crate::helpers::random_string(20);
     let response = app
         .post_json(
@@ -25,7 +28,10 @@ async fn user_with_key(app: &TestApp, roles: &[&str]) -> (TestUser, String) {
     assert_eq!(response.status(), 201);
     assert_eq!(response.headers()["cache-control"], "no-store");
     let body: Value = response.json().await.unwrap();
-    let key = body["api_key"]["key"].as_str().expect("a key issued at creation").to_owned();
+    let key = body["api_key"]["key"]
+        .as_str()
+        .expect("a key issued at creation")
+        .to_owned();
     let user = TestUser {
         id: body["id"].as_str().unwrap().to_owned(),
         username,
@@ -61,13 +67,27 @@ async fn a_new_user_gets_a_live_key_that_acts_for_it_through_every_header_form()
     assert!(key.starts_with("tri_live_"), "{key}");
     for (case, name, value) in [
         ("Api-Key scheme", "Authorization", format!("Api-Key {key}")),
-        ("lowercase scheme", "Authorization", format!("api-key {key}")),
+        (
+            "lowercase scheme",
+            "Authorization",
+            format!("api-key {key}"),
+        ),
         ("X-API-Key header", "X-API-Key", key.clone()),
     ] {
-        let response = app.client.get(app.url("/api/v1/me")).header(name, value).send().await.unwrap();
+        let response = app
+            .client
+            .get(app.url("/api/v1/me"))
+            .header(name, value)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200, "case {case}");
         let me: Value = response.json().await.unwrap();
-        assert_eq!(me["principal"], json!({"type": "user", "id": user.id, "name": user.username}), "case {case}");
+        assert_eq!(
+            me["principal"],
+            json!({"type": "user", "id": user.id, "name": user.username}),
+            "case {case}"
+        );
         assert_eq!(me["credential"]["kind"], "api_key", "case {case}");
         assert_eq!(me["credential"]["environment"], "live", "case {case}");
         assert_eq!(me["roles"], json!(["user"]), "case {case}");
@@ -84,17 +104,35 @@ async fn live_and_test_keys_live_side_by_side_and_listings_never_show_secrets() 
     assert!(secret.starts_with("tri_test_"));
     assert!(secret.starts_with(test_key["display_prefix"].as_str().unwrap()));
     assert!(secret.ends_with(test_key["last_chars"].as_str().unwrap()));
-    let me: Value = app.get_me(&api_key_auth(secret)).await.json().await.unwrap();
+    let me: Value = app
+        .get_me(&api_key_auth(secret))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["credential"]["environment"], "test");
 
-    let list: Value = app.get("/api/v1/api-keys", &auth).await.json().await.unwrap();
+    let list: Value = app
+        .get("/api/v1/api-keys", &auth)
+        .await
+        .json()
+        .await
+        .unwrap();
     let items = list["items"].as_array().unwrap();
     assert_eq!(items.len(), 2, "the automatic key and the test key");
     for item in items {
-        assert!(item.get("key").is_none(), "a listing never carries the secret");
+        assert!(
+            item.get("key").is_none(),
+            "a listing never carries the secret"
+        );
         assert_eq!(item["status"], "active");
     }
-    let text = app.get("/api/v1/api-keys", &auth).await.text().await.unwrap();
+    let text = app
+        .get("/api/v1/api-keys", &auth)
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(!text.contains(secret));
 }
 
@@ -103,28 +141,67 @@ async fn effective_scopes_are_the_keys_own_intersected_with_the_owners_current_p
     let app = spawn_app().await;
     let admin = app.admin_auth().await;
     let role = app
-        .post_json("/api/v1/roles", &admin, &json!({"name": "jobs", "permissions": ["jobs:write", "jobs:read"]}))
+        .post_json(
+            "/api/v1/roles",
+            &admin,
+            &json!({"name": "jobs", "permissions": ["jobs:write", "jobs:read"]}),
+        )
         .await;
     assert_eq!(role.status(), 201);
     let (user, follows_owner) = user_with_key(&app, &["user", "jobs"]).await;
     let auth = app.auth_for(&user).await;
-    let narrow = create_key_ok(&app, &auth, json!({"name": "narrow", "scopes": ["jobs:write"]})).await;
+    let narrow = create_key_ok(
+        &app,
+        &auth,
+        json!({"name": "narrow", "scopes": ["jobs:write"]}),
+    )
+    .await;
     let narrow = narrow["key"].as_str().unwrap();
 
-    let me: Value = app.get_me(&api_key_auth(narrow)).await.json().await.unwrap();
+    let me: Value = app
+        .get_me(&api_key_auth(narrow))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["scopes"], json!(["jobs:write"]));
-    let me: Value = app.get_me(&api_key_auth(&follows_owner)).await.json().await.unwrap();
-    assert!(me["scopes"].as_array().unwrap().contains(&json!("jobs:read")));
+    let me: Value = app
+        .get_me(&api_key_auth(&follows_owner))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(me["scopes"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("jobs:read")));
 
     // Taking the role away narrows every key at once.
     let changed = app
-        .patch_json(&format!("/api/v1/users/{}", user.id), &admin, &json!({"roles": ["user"]}))
+        .patch_json(
+            &format!("/api/v1/users/{}", user.id),
+            &admin,
+            &json!({"roles": ["user"]}),
+        )
         .await;
     assert_eq!(changed.status(), 200);
-    let me: Value = app.get_me(&api_key_auth(narrow)).await.json().await.unwrap();
+    let me: Value = app
+        .get_me(&api_key_auth(narrow))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["scopes"], json!([]));
-    let me: Value = app.get_me(&api_key_auth(&follows_owner)).await.json().await.unwrap();
-    assert!(!me["scopes"].as_array().unwrap().contains(&json!("jobs:read")));
+    let me: Value = app
+        .get_me(&api_key_auth(&follows_owner))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(!me["scopes"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("jobs:read")));
 }
 
 #[tokio::test]
@@ -140,13 +217,24 @@ async fn scopes_must_be_valid_and_held_by_the_owner() {
         let response = create_key(&app, &auth, json!({"name": "k", "scopes": scopes})).await;
         let body = assert_problem(response, 422, case).await;
         assert_eq!(body["field"], "scopes", "case {case}");
-        assert!(body["detail"].as_str().unwrap().contains(mentioned), "case {case}: {body}");
+        assert!(
+            body["detail"].as_str().unwrap().contains(mentioned),
+            "case {case}: {body}"
+        );
     }
     for (case, body, field) in [
         ("empty name", json!({"name": ""}), "name"),
         ("long name", json!({"name": "x".repeat(101)}), "name"),
-        ("bad environment", json!({"name": "k", "environment": "prod"}), "environment"),
-        ("past expiry", json!({"name": "k", "expires_at": "2001-01-01T00:00:00Z"}), "expires_at"),
+        (
+            "bad environment",
+            json!({"name": "k", "environment": "prod"}),
+            "environment",
+        ),
+        (
+            "past expiry",
+            json!({"name": "k", "expires_at": "2001-01-01T00:00:00Z"}),
+            "expires_at",
+        ),
     ] {
         let problem = assert_problem(create_key(&app, &auth, body).await, 422, case).await;
         assert_eq!(problem["field"], field, "case {case}");
@@ -160,13 +248,27 @@ async fn a_key_can_only_mint_keys_no_more_powerful_than_itself() {
     let app = spawn_app().await;
     let (user, _) = user_with_key(&app, &["user"]).await;
     let auth = app.auth_for(&user).await;
-    let minter = create_key_ok(&app, &auth, json!({"name": "minter", "scopes": ["api_keys:write"]})).await;
+    let minter = create_key_ok(
+        &app,
+        &auth,
+        json!({"name": "minter", "scopes": ["api_keys:write"]}),
+    )
+    .await;
     let minter = api_key_auth(minter["key"].as_str().unwrap());
 
-    let too_much = create_key(&app, &minter, json!({"name": "x", "scopes": ["api_keys:read"]})).await;
+    let too_much = create_key(
+        &app,
+        &minter,
+        json!({"name": "x", "scopes": ["api_keys:read"]}),
+    )
+    .await;
     assert_problem(too_much, 422, "wider than the minting key").await;
     let child = create_key_ok(&app, &minter, json!({"name": "child"})).await;
-    assert_eq!(child["scopes"], json!(["api_keys:write"]), "an unscoped child inherits the minter's scopes");
+    assert_eq!(
+        child["scopes"],
+        json!(["api_keys:write"]),
+        "an unscoped child inherits the minter's scopes"
+    );
     let listing = app.get("/api/v1/api-keys", &minter).await;
     assert_problem(listing, 403, "the minting key cannot read keys").await;
 }
@@ -176,12 +278,21 @@ async fn rotation_runs_both_keys_through_the_grace_period_and_then_only_the_new_
     let app = spawn_app().await;
     let (user, _) = user_with_key(&app, &["user"]).await;
     let auth = app.auth_for(&user).await;
-    let original = create_key_ok(&app, &auth, json!({"name": "batch", "environment": "test", "scopes": ["tokens:read"]})).await;
+    let original = create_key_ok(
+        &app,
+        &auth,
+        json!({"name": "batch", "environment": "test", "scopes": ["tokens:read"]}),
+    )
+    .await;
     let old_secret = original["key"].as_str().unwrap().to_owned();
     let id = original["id"].as_str().unwrap();
 
     let rotated = app
-        .post_json(&format!("/api/v1/api-keys/{id}/rotate"), &auth, &json!({"grace_seconds": 3600}))
+        .post_json(
+            &format!("/api/v1/api-keys/{id}/rotate"),
+            &auth,
+            &json!({"grace_seconds": 3600}),
+        )
         .await;
     assert_eq!(rotated.status(), 201);
     let rotated: Value = rotated.json().await.unwrap();
@@ -190,28 +301,50 @@ async fn rotation_runs_both_keys_through_the_grace_period_and_then_only_the_new_
     assert_eq!(rotated["environment"], "test");
     assert_eq!(rotated["scopes"], json!(["tokens:read"]));
     assert_eq!(rotated["rotated_from"], id);
-    assert_eq!(me_status(&app, &old_secret).await, 200, "old key inside its grace period");
+    assert_eq!(
+        me_status(&app, &old_secret).await,
+        200,
+        "old key inside its grace period"
+    );
     assert_eq!(me_status(&app, &new_secret).await, 200, "new key");
 
-    let again = app.post_json(&format!("/api/v1/api-keys/{id}/rotate"), &auth, &json!({})).await;
+    let again = app
+        .post_json(&format!("/api/v1/api-keys/{id}/rotate"), &auth, &json!({}))
+        .await;
     assert_problem(again, 409, "rotating a key twice").await;
 
     // Past the grace period: move the old key's end into the past, as time would.
     exec_sql(&app, &format!("UPDATE api_keys SET expires_at = '2001-01-01 00:00:00+00:00' WHERE display_prefix = '{}'", &old_secret[..13])).await;
-    assert_eq!(me_status(&app, &old_secret).await, 401, "old key after its grace period");
+    assert_eq!(
+        me_status(&app, &old_secret).await,
+        401,
+        "old key after its grace period"
+    );
     assert_eq!(me_status(&app, &new_secret).await, 200);
 
     let successor = rotated["id"].as_str().unwrap();
     let immediate = app
-        .post_json(&format!("/api/v1/api-keys/{successor}/rotate"), &auth, &json!({"grace_seconds": 0}))
+        .post_json(
+            &format!("/api/v1/api-keys/{successor}/rotate"),
+            &auth,
+            &json!({"grace_seconds": 0}),
+        )
         .await;
     assert_eq!(immediate.status(), 201);
-    assert_eq!(me_status(&app, &new_secret).await, 401, "grace 0 ends the old key at once");
+    assert_eq!(
+        me_status(&app, &new_secret).await,
+        401,
+        "grace 0 ends the old key at once"
+    );
 
     for (case, grace) in [("negative", -1), ("beyond 30 days", 2_592_001)] {
         let fresh = create_key_ok(&app, &auth, json!({"name": "g"})).await;
         let response = app
-            .post_json(&format!("/api/v1/api-keys/{}/rotate", fresh["id"].as_str().unwrap()), &auth, &json!({"grace_seconds": grace}))
+            .post_json(
+                &format!("/api/v1/api-keys/{}/rotate", fresh["id"].as_str().unwrap()),
+                &auth,
+                &json!({"grace_seconds": grace}),
+            )
             .await;
         assert_problem(response, 422, case).await;
     }
@@ -223,10 +356,24 @@ async fn revoked_expired_and_malformed_keys_get_one_uniform_401() {
     let (user, key) = user_with_key(&app, &["user"]).await;
     let auth = app.auth_for(&user).await;
     let revoked = create_key_ok(&app, &auth, json!({"name": "r"})).await;
-    let response = app.delete(&format!("/api/v1/api-keys/{}", revoked["id"].as_str().unwrap()), &auth).await;
+    let response = app
+        .delete(
+            &format!("/api/v1/api-keys/{}", revoked["id"].as_str().unwrap()),
+            &auth,
+        )
+        .await;
     assert_eq!(response.status(), 204);
-    let expired = create_key_ok(&app, &auth, json!({"name": "e", "expires_at": "2999-01-01T00:00:00Z"})).await;
-    exec_sql(&app, &format!("UPDATE api_keys SET expires_at = '2001-01-01 00:00:00+00:00' WHERE id IN (SELECT id FROM api_keys WHERE name = 'e')")).await;
+    let expired = create_key_ok(
+        &app,
+        &auth,
+        json!({"name": "e", "expires_at": "2999-01-01T00:00:00Z"}),
+    )
+    .await;
+    exec_sql(
+        &app,
+        "UPDATE api_keys SET expires_at = '2001-01-01 00:00:00+00:00' WHERE name = 'e'",
+    )
+    .await;
 
     let mut broken = key.clone().into_bytes();
     broken[12] = if broken[12] == b'A' { b'B' } else { b'A' };
@@ -234,7 +381,10 @@ async fn revoked_expired_and_malformed_keys_get_one_uniform_401() {
         ("truncated", key[..key.len() - 1].to_owned()),
         ("checksum broken", String::from_utf8(broken).unwrap()),
         ("wrong prefix", key.replacen("tri_live_", "tri_prod_", 1)),
-        ("other kind's prefix", key.replacen("tri_live_", "tri_test_", 1)),
+        (
+            "other kind's prefix",
+            key.replacen("tri_live_", "tri_test_", 1),
+        ),
         ("revoked", revoked["key"].as_str().unwrap().to_owned()),
         ("expired", expired["key"].as_str().unwrap().to_owned()),
         ("empty", String::new()),
@@ -243,7 +393,10 @@ async fn revoked_expired_and_malformed_keys_get_one_uniform_401() {
     for (case, presented) in cases {
         let response = app.get_me(&api_key_auth(&presented)).await;
         assert_eq!(response.status(), 401, "case {case}");
-        assert!(response.headers().get("www-authenticate").is_some(), "case {case}");
+        assert!(
+            response.headers().get("www-authenticate").is_some(),
+            "case {case}"
+        );
         bodies.push((case, response.text().await.unwrap()));
     }
     for (case, body) in &bodies {
@@ -259,25 +412,52 @@ async fn another_users_key_is_not_found_but_an_admin_can_list_and_revoke_it() {
     let (bob, _) = user_with_key(&app, &["user"]).await;
     let alice_auth = app.auth_for(&alice).await;
     let bob_auth = app.auth_for(&bob).await;
-    let list: Value = app.get("/api/v1/api-keys", &alice_auth).await.json().await.unwrap();
+    let list: Value = app
+        .get("/api/v1/api-keys", &alice_auth)
+        .await
+        .json()
+        .await
+        .unwrap();
     let alice_key_id = list["items"][0]["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/api-keys/{alice_key_id}");
 
-    assert_problem(app.get(&path, &bob_auth).await, 404, "bob reads alice's key").await;
-    assert_problem(app.delete(&path, &bob_auth).await, 404, "bob revokes alice's key").await;
-    let rotate = app.post_json(&format!("{path}/rotate"), &bob_auth, &json!({})).await;
+    assert_problem(
+        app.get(&path, &bob_auth).await,
+        404,
+        "bob reads alice's key",
+    )
+    .await;
+    assert_problem(
+        app.delete(&path, &bob_auth).await,
+        404,
+        "bob revokes alice's key",
+    )
+    .await;
+    let rotate = app
+        .post_json(&format!("{path}/rotate"), &bob_auth, &json!({}))
+        .await;
     assert_problem(rotate, 404, "bob rotates alice's key").await;
-    let peek = app.get(&format!("/api/v1/api-keys?user_id={}", alice.id), &bob_auth).await;
+    let peek = app
+        .get(&format!("/api/v1/api-keys?user_id={}", alice.id), &bob_auth)
+        .await;
     assert_problem(peek, 403, "bob lists alice's keys").await;
     assert_eq!(me_status(&app, &alice_key).await, 200);
 
     let admin = app.admin_auth().await;
-    let listed: Value = app.get(&format!("/api/v1/api-keys?user_id={}", alice.id), &admin).await.json().await.unwrap();
+    let listed: Value = app
+        .get(&format!("/api/v1/api-keys?user_id={}", alice.id), &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
     assert_eq!(app.delete(&path, &admin).await.status(), 204);
     assert_eq!(me_status(&app, &alice_key).await, 401);
     let events: Value = app
-        .get(&format!("/api/v1/audit-events?action=api_key.revoke&target={alice_key_id}"), &admin)
+        .get(
+            &format!("/api/v1/audit-events?action=api_key.revoke&target={alice_key_id}"),
+            &admin,
+        )
         .await
         .json()
         .await
@@ -291,17 +471,37 @@ async fn disabling_a_user_stops_its_keys_at_once_and_deleting_it_deletes_them() 
     let admin = app.admin_auth().await;
     let (user, key) = user_with_key(&app, &["user"]).await;
     let user_path = format!("/api/v1/users/{}", user.id);
-    let listed: Value = app.get(&format!("/api/v1/api-keys?user_id={}", user.id), &admin).await.json().await.unwrap();
+    let listed: Value = app
+        .get(&format!("/api/v1/api-keys?user_id={}", user.id), &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
     let key_id = listed["items"][0]["id"].as_str().unwrap().to_owned();
 
-    assert_eq!(app.patch_json(&user_path, &admin, &json!({"disabled": true})).await.status(), 200);
+    assert_eq!(
+        app.patch_json(&user_path, &admin, &json!({"disabled": true}))
+            .await
+            .status(),
+        200
+    );
     assert_eq!(me_status(&app, &key).await, 401, "disabled owner");
-    assert_eq!(app.patch_json(&user_path, &admin, &json!({"disabled": false})).await.status(), 200);
+    assert_eq!(
+        app.patch_json(&user_path, &admin, &json!({"disabled": false}))
+            .await
+            .status(),
+        200
+    );
     assert_eq!(me_status(&app, &key).await, 200, "re-enabled owner");
 
     assert_eq!(app.delete(&user_path, &admin).await.status(), 204);
     assert_eq!(me_status(&app, &key).await, 401, "deleted owner");
-    assert_problem(app.get(&format!("/api/v1/api-keys/{key_id}"), &admin).await, 404, "the key row is gone").await;
+    assert_problem(
+        app.get(&format!("/api/v1/api-keys/{key_id}"), &admin).await,
+        404,
+        "the key row is gone",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -314,28 +514,62 @@ async fn creation_first_use_rotation_and_revocation_are_audited_and_last_use_is_
     assert!(key["last_used_at"].is_null());
     assert_eq!(me_status(&app, key["key"].as_str().unwrap()).await, 200);
     assert_eq!(me_status(&app, key["key"].as_str().unwrap()).await, 200);
-    let fetched: Value = app.get(&format!("/api/v1/api-keys/{id}"), &auth).await.json().await.unwrap();
-    assert!(fetched["last_used_at"].is_string(), "first use is recorded at once");
-    let rotated: Value = app.post_json(&format!("/api/v1/api-keys/{id}/rotate"), &auth, &json!({})).await.json().await.unwrap();
-    assert_eq!(app.delete(&format!("/api/v1/api-keys/{}", rotated["id"].as_str().unwrap()), &auth).await.status(), 204);
-
-    let admin = app.admin_auth().await;
-    for action in ["api_key.create", "api_key.first_use", "api_key.rotate"] {
-        let events: Value = app
-            .get(&format!("/api/v1/audit-events?action={action}&target={id}"), &admin)
-            .await
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(events["items"].as_array().unwrap().len(), 1, "one {action} event");
-    }
-    let first_use: Value = app
-        .get(&format!("/api/v1/audit-events?action=api_key.first_use&target={id}"), &admin)
+    let fetched: Value = app
+        .get(&format!("/api/v1/api-keys/{id}"), &auth)
         .await
         .json()
         .await
         .unwrap();
-    assert!(!first_use.to_string().contains(key["key"].as_str().unwrap()), "the audit log never holds a secret");
+    assert!(
+        fetched["last_used_at"].is_string(),
+        "first use is recorded at once"
+    );
+    let rotated: Value = app
+        .post_json(&format!("/api/v1/api-keys/{id}/rotate"), &auth, &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        app.delete(
+            &format!("/api/v1/api-keys/{}", rotated["id"].as_str().unwrap()),
+            &auth
+        )
+        .await
+        .status(),
+        204
+    );
+
+    let admin = app.admin_auth().await;
+    for action in ["api_key.create", "api_key.first_use", "api_key.rotate"] {
+        let events: Value = app
+            .get(
+                &format!("/api/v1/audit-events?action={action}&target={id}"),
+                &admin,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            events["items"].as_array().unwrap().len(),
+            1,
+            "one {action} event"
+        );
+    }
+    let first_use: Value = app
+        .get(
+            &format!("/api/v1/audit-events?action=api_key.first_use&target={id}"),
+            &admin,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        !first_use.to_string().contains(key["key"].as_str().unwrap()),
+        "the audit log never holds a secret"
+    );
 }
 
 #[tokio::test]
@@ -344,7 +578,11 @@ async fn hostile_headers_get_4xx_never_500() {
     let (_, key) = user_with_key(&app, &["user"]).await;
     let huge = format!("Api-Key {}", "A".repeat(10_000));
     let response = app.get_me(&huge).await;
-    assert!(matches!(response.status().as_u16(), 400 | 401 | 431), "10 kB header: {}", response.status());
+    assert!(
+        matches!(response.status().as_u16(), 400 | 401 | 431),
+        "10 kB header: {}",
+        response.status()
+    );
 
     let two = app
         .client
@@ -366,11 +604,20 @@ async fn hostile_headers_get_4xx_never_500() {
     assert_problem(both, 400, "Authorization and X-API-Key").await;
 
     // reqwest refuses to send a NUL byte, so speak HTTP by hand.
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port)).await.unwrap();
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port))
+        .await
+        .unwrap();
     let request = format!("GET /api/v1/me HTTP/1.1\r\nHost: localhost\r\nAuthorization: Api-Key {}\0x\r\nConnection: close\r\n\r\n", key);
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut answer = Vec::new();
     stream.read_to_end(&mut answer).await.unwrap();
-    let status_line = String::from_utf8_lossy(&answer).lines().next().unwrap_or_default().to_owned();
-    assert!(status_line.contains(" 400 ") || status_line.contains(" 401 "), "NUL byte: {status_line}");
+    let status_line = String::from_utf8_lossy(&answer)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        status_line.contains(" 400 ") || status_line.contains(" 401 "),
+        "NUL byte: {status_line}"
+    );
 }
