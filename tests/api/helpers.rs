@@ -110,6 +110,8 @@ pub fn test_settings(database_url: &str, master_key: &str, admin: &TestUser) -> 
         signing_algorithm: "ES256".into(),
         access_token_ttl: 600,
         refresh_token_ttl: 86_400,
+        client_token_ttl: 900,
+        client_auth_failures_per_minute: 1_000,
         allow_registration: false,
         api_key_on_user_create: true,
         log_format: "text".into(),
@@ -413,7 +415,9 @@ impl TestApp {
 
     /// A direct connection to the app's database, for checking what is stored.
     pub async fn db(&self) -> sea_orm::DatabaseConnection {
-        sea_orm::Database::connect(&self.database_url).await.unwrap()
+        sea_orm::Database::connect(&self.database_url)
+            .await
+            .unwrap()
     }
 
     /// The server's active signing key, unsealed with the app's master key. With it a
@@ -438,5 +442,71 @@ impl TestApp {
             .open(&row.private_key_ciphertext)
             .unwrap();
         (row.kid, jsonwebtoken::EncodingKey::from_ec_der(&der))
+    }
+}
+
+/// A registered OAuth2 client and the secret it was issued.
+pub struct TestClient {
+    /// The resource id used in `/api/v1/clients/{id}`.
+    pub id: String,
+    /// The OAuth `client_id`.
+    pub client_id: String,
+    pub name: String,
+    pub client_secret: String,
+}
+
+/// `Basic` client credentials as RFC 6749 §2.3.1 asks: each part
+/// form-urlencoded, then joined with `:` and base64-encoded.
+pub fn client_basic_auth(client_id: &str, secret: &str) -> String {
+    let id: String = form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
+    let secret: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+    )
+}
+
+impl TestApp {
+    /// `POST /oauth/token` with a form body and, optionally, an `Authorization` header.
+    pub async fn post_token(&self, authorization: Option<&str>, form: &[(&str, &str)]) -> Response {
+        let mut request = self.client.post(self.url("/oauth/token")).form(form);
+        if let Some(authorization) = authorization {
+            request = request.header("Authorization", authorization);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Creates a role with a random name holding `permissions`; returns its name.
+    pub async fn seed_role_as(&self, authorization: &str, permissions: &[&str]) -> String {
+        let name = format!("role-{}", random_string(8).to_lowercase());
+        let response = self
+            .post_json(
+                "/api/v1/roles",
+                authorization,
+                &json!({ "name": name, "permissions": permissions }),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "seeding role {name}");
+        name
+    }
+
+    /// Registers an OAuth2 client holding `roles` through the admin API.
+    pub async fn seed_client_as(&self, authorization: &str, roles: &[&str]) -> TestClient {
+        let name = format!("machine-{}", random_string(6).to_lowercase());
+        let response = self
+            .post_json(
+                "/api/v1/clients",
+                authorization,
+                &json!({ "name": name, "roles": roles }),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "seeding client {name}");
+        let body: Value = response.json().await.unwrap();
+        TestClient {
+            id: body["id"].as_str().unwrap().to_owned(),
+            client_id: body["client_id"].as_str().unwrap().to_owned(),
+            name,
+            client_secret: body["client_secret"].as_str().unwrap().to_owned(),
+        }
     }
 }

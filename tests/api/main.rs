@@ -2,5 +2,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod api_keys;
+mod bad_input;
+mod cli;
 mod helpers;
+mod jwt;
+mod m2m;
+mod ops;
+mod roles;
+mod sessions;
 mod smoke;
+mod users;
