@@ -109,7 +109,11 @@ async fn keep_an_admin(
     loses_admin: bool,
 ) -> Result<(), AppError> {
     let is_admin = target.roles.iter().any(|r| r == ADMIN_ROLE) && !target.user.disabled;
-    if is_admin && loses_admin && users::count_holders(db, ADMIN_ROLE, target.user.id).await? == 0 {
+    if !(is_admin && loses_admin) {
+        return Ok(());
+    }
+    users::lock_holders(db, ADMIN_ROLE).await?;
+    if users::count_holders(db, ADMIN_ROLE, target.user.id).await? == 0 {
         return Err(AppError::Conflict(
             "this is the last enabled administrator".into(),
         ));
@@ -158,6 +162,10 @@ pub async fn update_user(
     if password_changed {
         // A new password ends every session the old one opened.
         refresh_tokens::revoke_all_for_user(&txn, id, "password_changed", now).await?;
+    }
+    if update.disabled == Some(true) {
+        // Re-enabling must not bring old sessions back.
+        refresh_tokens::revoke_all_for_user(&txn, id, "user_disabled", now).await?;
     }
     audit::record(
         &txn,

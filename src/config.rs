@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use crate::keys::SigningAlgorithm;
+use crate::domain::{Password, Username};
+use crate::keys::{MasterKey, SigningAlgorithm};
 
 /// Raw settings as clap reads them; turned into [`Settings`] by [`RawSettings::validate`].
 #[derive(clap::Args, Debug, Clone)]
@@ -145,6 +146,8 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub bind: SocketAddr,
     pub issuer: String,
+    /// The issuer was derived from the bind address, so it follows the port actually bound.
+    issuer_from_bind: bool,
     pub admin: Option<(String, SecretString)>,
     pub master_key: MasterKeySource,
     pub signing_algorithm: SigningAlgorithm,
@@ -223,12 +226,14 @@ impl RawSettings {
             .bind
             .parse()
             .map_err(|_| invalid("TRIDENT_BIND", "expected HOST:PORT, e.g. 127.0.0.1:8080"))?;
-        let issuer = match self.issuer {
-            Some(issuer) => validate_issuer(&issuer)?,
+        let issuer = match &self.issuer {
+            Some(issuer) => validate_issuer(issuer)?,
             None => format!("http://{bind}"),
         };
         let admin = match (self.admin_username, self.admin_password) {
-            (Some(u), Some(p)) if !u.is_empty() && !p.is_empty() => {
+            (Some(u), Some(p)) => {
+                Username::parse(&u).map_err(|e| invalid("TRIDENT_ADMIN_USERNAME", e.0))?;
+                Password::parse(p.clone()).map_err(|e| invalid("TRIDENT_ADMIN_PASSWORD", e.0))?;
                 Some((u, SecretString::from(p)))
             }
             (None, None) => None,
@@ -240,7 +245,12 @@ impl RawSettings {
             }
         };
         let master_key = match (self.master_key, kind) {
-            (Some(key), _) => MasterKeySource::Inline(SecretString::from(key)),
+            (Some(key), _) => {
+                let key = SecretString::from(key);
+                MasterKey::decode(&key)
+                    .map_err(|e| invalid("TRIDENT_MASTER_KEY", e.to_string()))?;
+                MasterKeySource::Inline(key)
+            }
             (None, DatabaseKind::Sqlite) => {
                 MasterKeySource::File(key_file_beside(&self.database_url))
             }
@@ -302,6 +312,7 @@ impl RawSettings {
                 max_connections: self.db_max_connections,
             },
             bind,
+            issuer_from_bind: self.issuer.is_none(),
             issuer,
             admin,
             master_key,
@@ -333,6 +344,17 @@ fn bounded_secs(
             setting,
             format!("must be between {min} and {max} seconds"),
         ))
+    }
+}
+
+impl Settings {
+    /// Records the address actually bound (port 0 picks one): a derived issuer follows it.
+    pub fn bound_to(mut self, addr: SocketAddr) -> Self {
+        self.bind = addr;
+        if self.issuer_from_bind {
+            self.issuer = format!("http://{addr}");
+        }
+        self
     }
 }
 

@@ -50,7 +50,9 @@ impl From<StoreError> for AppError {
             StoreError::Conflict(what) => {
                 AppError::Conflict(format!("a record with that {what} already exists"))
             }
-            StoreError::Missing(what) => AppError::validation(what, format!("unknown {what}")),
+            StoreError::Missing(what) => {
+                AppError::validation(what, format!("names {what} that do not exist"))
+            }
             StoreError::Db(e) => AppError::Unexpected(anyhow::Error::new(e).context("database")),
         }
     }

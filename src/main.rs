@@ -64,7 +64,8 @@ enum ClientCommand {
         roles: Vec<String>,
         /// The client's access-token lifetime in seconds (default: TRIDENT_CLIENT_TOKEN_TTL).
         #[arg(long)]
-        access_token_ttl: Option<i64>,
+        #[arg(long = "token-ttl", id = "client_token_ttl_override")]
+        token_ttl: Option<i64>,
     },
 }
 
@@ -106,8 +107,8 @@ async fn main() -> ExitCode {
         Command::Client(ClientCommand::Create {
             name,
             roles,
-            access_token_ttl,
-        }) => commands::create_client(settings, name, &roles, access_token_ttl).await,
+            token_ttl,
+        }) => commands::create_client(settings, name, &roles, token_ttl).await,
         Command::Keys(KeysCommand::Rotate { algorithm }) => {
             match algorithm.map(|a| a.parse::<SigningAlgorithm>()) {
                 Some(Err(())) => {

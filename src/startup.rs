@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpResponse, HttpServer, Resource, Route};
 use anyhow::Context;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
@@ -64,7 +64,9 @@ impl Application {
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;
-        let port = listener.local_addr()?.port();
+        let local = listener.local_addr()?;
+        let port = local.port();
+        let settings = settings.bound_to(local);
         let workers = settings.workers;
         let state = web::Data::new(build_state(settings, clock).await?);
         let server = run(listener, state.clone(), workers)?;
@@ -134,6 +136,8 @@ fn run(
             )
             .app_data(web::PathConfig::default().error_handler(error::path_error))
             .app_data(web::QueryConfig::default().error_handler(error::query_error))
+            // Innermost first: bare framework errors get a body before headers are added.
+            .wrap(from_fn(middleware::problem_for_bare_errors))
             .wrap(from_fn(middleware::security_headers))
             .wrap(from_fn(middleware::observe))
             .configure(routes)
@@ -147,41 +151,49 @@ fn run(
     Ok(server)
 }
 
+/// A resource answering one method; other methods get 405 with `Allow`.
+fn one(path: &str, route: Route) -> Resource {
+    web::resource(path).route(route)
+}
+
 /// The one route table.
 fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(ops::check_health))
-        .route("/readyz", web::get().to(ops::check_readiness))
-        .route("/metrics", web::get().to(ops::export_metrics))
-        .route(
+    cfg.service(one("/healthz", web::get().to(ops::check_health)))
+        .service(one("/readyz", web::get().to(ops::check_readiness)))
+        .service(one("/metrics", web::get().to(ops::export_metrics)))
+        .service(one(
             "/.well-known/jwks.json",
             web::get().to(well_known::get_jwks),
-        )
-        .route(
+        ))
+        .service(one(
             "/.well-known/oauth-authorization-server",
             web::get().to(oauth::get_metadata),
-        )
-        .service(web::resource("/oauth/token").route(web::post().to(oauth::issue_token)))
-        .route(
+        ))
+        .service(one("/oauth/token", web::post().to(oauth::issue_token)))
+        .service(one(
             "/docs",
             web::get().to(|| async {
                 HttpResponse::MovedPermanently()
                     .insert_header(("Location", "/docs/"))
                     .finish()
             }),
-        )
+        ))
         .service(
             web::scope("/api/v1")
-                .route("/auth/token", web::post().to(auth::issue_session_token))
-                .route(
+                .service(one(
+                    "/auth/token",
+                    web::post().to(auth::issue_session_token),
+                ))
+                .service(one(
                     "/auth/token/refresh",
                     web::post().to(auth::refresh_session_token),
-                )
-                .route("/auth/logout", web::post().to(auth::revoke_session))
-                .route(
+                ))
+                .service(one("/auth/logout", web::post().to(auth::revoke_session)))
+                .service(one(
                     "/auth/logout-all",
                     web::post().to(auth::revoke_all_sessions),
-                )
-                .route("/me", web::get().to(me::get_me))
+                ))
+                .service(one("/me", web::get().to(me::get_me)))
                 .service(
                     web::resource("/users")
                         .route(web::get().to(users::list_users))
@@ -214,10 +226,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::get().to(api_keys::get_api_key))
                         .route(web::delete().to(api_keys::revoke_api_key)),
                 )
-                .route(
+                .service(one(
                     "/api-keys/{id}/rotate",
                     web::post().to(api_keys::rotate_api_key),
-                )
+                ))
                 .service(
                     web::resource("/clients")
                         .route(web::get().to(clients::list_clients))
@@ -229,10 +241,13 @@ fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::patch().to(clients::update_client))
                         .route(web::delete().to(clients::delete_client)),
                 )
-                .route(
+                .service(one(
                     "/clients/{id}/secrets",
                     web::post().to(clients::rotate_client_secret),
-                )
-                .route("/audit-events", web::get().to(audit::list_audit_events)),
+                ))
+                .service(one(
+                    "/audit-events",
+                    web::get().to(audit::list_audit_events),
+                )),
         );
 }

@@ -64,7 +64,11 @@ pub async fn login(
     let now = state.clock.now();
     throttle(state, username, source_ip.as_deref(), now)?;
     let db = state.db.read();
-    let user = users::find_by_username(db, username).await?;
+    // No valid username holds a NUL (and PostgreSQL refuses one in text): unknown user.
+    let user = match username.contains('\0') {
+        true => None,
+        false => users::find_by_username(db, username).await?,
+    };
     let verified = state
         .hasher
         .verify(password, user.as_ref().map(|u| u.password_hash.clone()))

@@ -73,6 +73,21 @@ pub async fn list_audit_events(
 ) -> Result<HttpResponse, AppError> {
     principal.require("audit:read")?;
     let query = query.into_inner();
+    for (field, value) in [
+        ("actor", &query.actor),
+        ("action", &query.action),
+        ("target", &query.target),
+    ] {
+        if value
+            .as_deref()
+            .is_some_and(|v| v.contains('\0') || v.len() > 200)
+        {
+            return Err(AppError::validation(
+                field,
+                "at most 200 characters, no NUL",
+            ));
+        }
+    }
     let paging = PageQuery {
         limit: query.limit,
         cursor: query.cursor,

@@ -27,7 +27,7 @@ pub struct Problem {
     pub field: Option<String>,
 }
 
-fn problem(
+pub fn problem(
     status: StatusCode,
     code: &str,
     title: &'static str,

@@ -4,12 +4,14 @@
 
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{HeaderName, HeaderValue, ALLOW, CONTENT_TYPE};
+use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::web;
 
+use super::error::problem;
 use crate::state::AppState;
 
 pub async fn observe(
@@ -61,4 +63,30 @@ pub async fn security_headers(
     };
     set(headers, "content-security-policy", csp);
     Ok(response)
+}
+
+/// The framework answers some errors itself with an empty body (405 with `Allow`):
+/// give them the problem+json body every other error has.
+pub async fn problem_for_bare_errors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let response = next.call(req).await?;
+    let bare = response.status() == StatusCode::METHOD_NOT_ALLOWED
+        && !response.headers().contains_key(CONTENT_TYPE);
+    if !bare {
+        return Ok(response.map_into_left_body());
+    }
+    let (req, original) = response.into_parts();
+    let mut replacement = problem(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Method not allowed",
+        Some("see the Allow header".into()),
+        None,
+    );
+    if let Some(allow) = original.headers().get(ALLOW) {
+        replacement.headers_mut().insert(ALLOW, allow.clone());
+    }
+    Ok(ServiceResponse::new(req, replacement).map_into_right_body())
 }

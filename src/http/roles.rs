@@ -59,6 +59,11 @@ fn parse_permissions(permissions: &[String]) -> Result<ScopeSet, AppError> {
         .map_err(|e| AppError::validation("permissions", e.to_string()))
 }
 
+/// A path segment that is not a valid role name names no role.
+fn existing_role_name(name: &str) -> Result<RoleName, AppError> {
+    RoleName::parse(name).map_err(|_| AppError::NotFound)
+}
+
 fn check_description(description: &str) -> Result<(), AppError> {
     if description.chars().count() > MAX_DESCRIPTION_CHARS
         || description.chars().any(char::is_control)
@@ -123,7 +128,10 @@ pub async fn get_role(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     principal.require("roles:read")?;
-    Ok(HttpResponse::Ok().json(RoleBody::from(accounts::get_role(&state, &name).await?)))
+    let name = existing_role_name(&name)?;
+    Ok(HttpResponse::Ok().json(RoleBody::from(
+        accounts::get_role(&state, name.as_str()).await?,
+    )))
 }
 
 /// Replace a role's description and permissions; every holder's credentials narrow or widen at once.
@@ -138,12 +146,13 @@ pub async fn replace_role(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     principal.require("roles:write")?;
+    let name = existing_role_name(&name)?;
     check_description(&body.description)?;
     let permissions = parse_permissions(&body.permissions)?;
     let record = accounts::replace_role(
         &state,
         &principal.principal,
-        &name,
+        name.as_str(),
         &body.description,
         permissions,
     )
@@ -161,6 +170,7 @@ pub async fn delete_role(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     principal.require("roles:write")?;
-    accounts::delete_role(&state, &principal.principal, &name).await?;
+    let name = existing_role_name(&name)?;
+    accounts::delete_role(&state, &principal.principal, name.as_str()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

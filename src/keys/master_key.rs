@@ -32,7 +32,7 @@ impl MasterKey {
         }
     }
 
-    fn decode(encoded: &SecretString) -> anyhow::Result<Self> {
+    pub fn decode(encoded: &SecretString) -> anyhow::Result<Self> {
         let text = encoded.expose_secret().trim();
         let bytes = STANDARD
             .decode(text)

@@ -33,7 +33,7 @@ pub struct NewUser<'a> {
     pub now: DateTime<Utc>,
 }
 
-/// Fails with `Missing("role")` when a role does not exist.
+/// Fails with `Missing("roles")` when a role does not exist.
 pub async fn ensure_roles_exist(
     db: &impl ConnectionTrait,
     names: &[RoleName],
@@ -47,7 +47,7 @@ pub async fn ensure_roles_exist(
     if found as usize == distinct.len() {
         Ok(())
     } else {
-        Err(StoreError::Missing("role"))
+        Err(StoreError::Missing("roles"))
     }
 }
 
@@ -254,4 +254,22 @@ pub async fn count_holders(
         .filter(user_roles::Column::UserId.in_subquery(enabled_users))
         .count(db)
         .await?)
+}
+
+/// Locks the rows of every user holding `role` until the transaction ends, so
+/// concurrent changes to those users are decided one after the other
+/// (PostgreSQL; SQLite serialises writers anyway).
+pub async fn lock_holders(db: &impl ConnectionTrait, role: &str) -> Result<(), StoreError> {
+    let holders = Query::select()
+        .column(user_roles::Column::UserId)
+        .from(user_roles::Entity)
+        .and_where(user_roles::Column::RoleName.eq(role))
+        .to_owned();
+    users::Entity::find()
+        .filter(users::Column::Id.in_subquery(holders))
+        .order_by_asc(users::Column::Id)
+        .lock_exclusive()
+        .all(db)
+        .await?;
+    Ok(())
 }

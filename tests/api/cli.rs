@@ -450,7 +450,6 @@ async fn rotated_keys_stay_published_and_the_newest_signs() {
 }
 
 #[tokio::test]
-#[ignore = "`trident client create` panics in clap: its --access-token-ttl (i64) reuses the id of the global --access-token-ttl setting (u64)"]
 async fn client_create_prints_a_client_that_can_get_a_token() {
     let workdir = Workdir::new();
     let output = run(

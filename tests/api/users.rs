@@ -177,7 +177,7 @@ async fn an_unknown_role_is_rejected_naming_the_field() {
         .await;
 
     let problem = assert_problem(response, 422, "an unknown role").await;
-    assert_eq!(problem["field"], "role");
+    assert_eq!(problem["field"], "roles");
     let users: Value = app.get("/api/v1/users", &admin).await.json().await.unwrap();
     assert!(
         !users["items"]
