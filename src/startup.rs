@@ -189,6 +189,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                     web::post().to(auth::refresh_session_token),
                 ))
                 .service(one("/auth/logout", web::post().to(auth::revoke_session)))
+                .service(one("/auth/register", web::post().to(users::register_user)))
                 .service(one(
                     "/auth/logout-all",
                     web::post().to(auth::revoke_all_sessions),

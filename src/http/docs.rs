@@ -11,7 +11,7 @@ use super::{api_keys, audit, auth, clients, me, oauth, ops, roles, users, well_k
     paths(
         auth::issue_session_token, auth::refresh_session_token, auth::revoke_session, auth::revoke_all_sessions,
         me::get_me,
-        users::list_users, users::create_user, users::get_user, users::update_user, users::delete_user,
+        users::register_user, users::list_users, users::create_user, users::get_user, users::update_user, users::delete_user,
         roles::list_roles, roles::create_role, roles::get_role, roles::replace_role, roles::delete_role,
         api_keys::list_api_keys, api_keys::create_api_key, api_keys::get_api_key, api_keys::revoke_api_key, api_keys::rotate_api_key,
         clients::list_clients, clients::create_client, clients::get_client, clients::update_client, clients::delete_client, clients::rotate_client_secret,

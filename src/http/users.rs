@@ -1,6 +1,6 @@
 //! `/api/v1/users`: administering users (admin only).
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -9,9 +9,10 @@ use uuid::Uuid;
 
 use super::api_keys::NewApiKeyBody;
 use super::error::Problem;
+use super::extract::source_ip;
 use super::no_store;
 use super::pagination::{PageBody, PageQuery};
-use crate::accounts::{self, UserUpdate, USER_ROLE};
+use crate::accounts::{self, CreatedUser, UserUpdate, USER_ROLE};
 use crate::domain::{Password, Principal, RoleName, Username};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -126,16 +127,60 @@ pub async fn create_user(
         issue_key,
     )
     .await?;
+    Ok(created_user(created, state.clock.now()))
+}
+
+/// 201 with the user and, once, its first API key.
+fn created_user(created: CreatedUser, now: DateTime<Utc>) -> HttpResponse {
     let location = format!("/api/v1/users/{}", created.record.user.id);
     let body = CreatedUserBody {
         api_key: created
             .api_key
-            .map(|(key, secret)| NewApiKeyBody::new(key, &secret, state.clock.now())),
+            .map(|(key, secret)| NewApiKeyBody::new(key, &secret, now)),
         user: UserBody::from(created.record),
     };
-    Ok(no_store(HttpResponse::Created())
+    no_store(HttpResponse::Created())
         .insert_header((actix_web::http::header::LOCATION, location))
-        .json(body))
+        .json(body)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    pub username: String,
+    #[schema(value_type = String, format = Password)]
+    pub password: SecretString,
+}
+
+/// Self-registration, when `TRIDENT_ALLOW_REGISTRATION` is on (otherwise 404): a
+/// user with the `user` role and, by default, a live API key shown once.
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
+    responses((status = 201, body = CreatedUserBody), (status = 404, body = Problem, description = "Registration is off"),
+        (status = 409, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
+#[tracing::instrument(name = "register user", skip_all)]
+pub async fn register_user(
+    req: HttpRequest,
+    body: web::Json<RegisterRequest>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    if !state.settings.allow_registration {
+        return Err(AppError::NotFound);
+    }
+    if let Some(ip) = source_ip(&req) {
+        let wait = state
+            .login_limiter
+            .check(&format!("register:{ip}"), state.clock.now());
+        wait.map_err(|w| AppError::TooManyRequests {
+            retry_after: w.num_seconds().max(1) as u64,
+        })?;
+    }
+    let username =
+        Username::parse(&body.username).map_err(|e| AppError::validation("username", e.0))?;
+    let password = parse_password(&body.password)?;
+    let roles = parse_roles(&[USER_ROLE.to_owned()])?;
+    let issue_key = state.settings.api_key_on_user_create;
+    let created = accounts::create_user(&state, None, username, password, roles, issue_key).await?;
+    Ok(created_user(created, state.clock.now()))
 }
 
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users",

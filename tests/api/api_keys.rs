@@ -621,3 +621,48 @@ async fn hostile_headers_get_4xx_never_500() {
         "NUL byte: {status_line}"
     );
 }
+
+#[tokio::test]
+async fn self_registration_is_off_by_default_and_when_on_hands_out_a_live_key() {
+    let closed = spawn_app().await;
+    let body = json!({"username": "newcomer", "password": "a-long-password"});
+    let response = closed
+        .client
+        .post(closed.url("/api/v1/auth/register"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, 404, "registration off").await;
+
+    let open = crate::helpers::spawn_app_with(|s| s.allow_registration = true).await;
+    let response = open
+        .client
+        .post(open.url("/api/v1/auth/register"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(created["roles"], json!(["user"]));
+    let key = created["api_key"]["key"].as_str().unwrap();
+    let me: Value = open.get_me(&api_key_auth(key)).await.json().await.unwrap();
+    assert_eq!(me["principal"]["name"], "newcomer");
+    let again = open
+        .client
+        .post(open.url("/api/v1/auth/register"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(again, 409, "username taken").await;
+    let weak = open
+        .client
+        .post(open.url("/api/v1/auth/register"))
+        .json(&json!({"username": "other", "password": "short", "roles": ["admin"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(weak, 400, "roles cannot be chosen when registering").await;
+}
