@@ -176,7 +176,7 @@ pub async fn update_user(
         now,
     )
     .await?;
-    txn.commit().await?;
+    state.commit_credential_change(txn).await?;
     Ok(record)
 }
 
@@ -197,7 +197,7 @@ pub async fn delete_user(state: &AppState, actor: &PrincipalRef, id: Uuid) -> Re
         now,
     )
     .await?;
-    txn.commit().await?;
+    state.commit_credential_change(txn).await?;
     Ok(())
 }
 
@@ -273,7 +273,7 @@ pub async fn replace_role(
     )
     .await?;
     let record = roles::find(&txn, name).await?.ok_or(AppError::NotFound)?;
-    txn.commit().await?;
+    state.commit_credential_change(txn).await?;
     Ok(record)
 }
 
@@ -299,6 +299,6 @@ pub async fn delete_role(
         now,
     )
     .await?;
-    txn.commit().await?;
+    state.commit_credential_change(txn).await?;
     Ok(())
 }

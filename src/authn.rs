@@ -1,16 +1,22 @@
-//! One authentication path: whatever credential a request presents becomes a
-//! [`Principal`] — or one uniform refusal. Credentials are told apart by their
-//! format before any I/O; later credential kinds plug in here.
+//! One authentication path: whatever credential a request presents becomes an
+//! [`Inspection`] — the principal it stands for and the token's metadata — or one
+//! uniform refusal. Credentials are told apart by their format before any I/O.
+//! Introspection (RFC 7662) and every protected route share this path and its cache.
 
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
 use uuid::Uuid;
 
-use crate::credentials::api_keys;
+use crate::cache::CredentialCache;
 use crate::credentials::clients::client_ref;
-use crate::credentials::sessions::user_ref;
-use crate::credentials::{OpaqueSecret, SecretKind};
+use crate::credentials::sessions::{self, user_ref};
+use crate::credentials::usage::UsedCredential;
+use crate::credentials::{api_keys, OpaqueSecret, SecretKind};
 use crate::domain::{CredentialKind, CredentialRef, Principal, ScopeSet};
 use crate::error::AppError;
-use crate::oauth::jwt::{self, AccessTokenClaims};
+use crate::oauth::jwt::{self, AccessTokenClaims, Audience};
 use crate::oauth::FIRST_PARTY_CLIENT_ID;
 use crate::state::AppState;
 use crate::store::{clients, refresh_tokens, revoked_jtis, users};
@@ -37,29 +43,119 @@ impl PresentedCredential {
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
         looks_like_jwt.then(|| Self::AccessToken(token.to_owned()))
     }
+
+    fn text(&self) -> &str {
+        match self {
+            PresentedCredential::AccessToken(token) => token,
+            PresentedCredential::Opaque(secret) => secret.reveal(),
+        }
+    }
 }
 
-/// Resolves a presented credential to the principal it currently stands for.
+/// RFC 7662 `token_type` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenType {
+    ApiKey,
+    PersonalAccessToken,
+    AccessToken,
+    RefreshToken,
+}
+
+/// A currently valid credential: whom it stands for and what the token says.
+#[derive(Debug, Clone)]
+pub struct Inspection {
+    pub principal: Principal,
+    pub token_type: TokenType,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub issued_at: Option<DateTime<Utc>>,
+    pub not_before: Option<DateTime<Utc>>,
+    pub jti: Option<String>,
+    pub audience: Option<Audience>,
+    /// The OAuth client the token was issued to (JWTs and refresh tokens).
+    pub client_id: Option<String>,
+}
+
+pub type InspectionCache = CredentialCache<Inspection>;
+
+/// Inspects a presented credential, from the cache when warm.
+pub async fn inspect(
+    state: &AppState,
+    presented: &PresentedCredential,
+) -> Result<Arc<Inspection>, AppError> {
+    let now = state.clock.now();
+    // Refresh tokens change on every use: never cached.
+    let cacheable = !matches!(presented, PresentedCredential::Opaque(s) if s.kind() == SecretKind::RefreshToken);
+    let key = InspectionCache::key(&[b"credential", presented.text().as_bytes()]);
+    if cacheable {
+        if let Some(hit) = state.inspections.get(&key, now) {
+            if hit.token_type == TokenType::ApiKey {
+                if let Ok(id) = Uuid::parse_str(&hit.principal.credential.id) {
+                    state.usage.record(UsedCredential::ApiKey(id), now);
+                }
+            }
+            return Ok(hit);
+        }
+    }
+    let generation = state.inspections.generation();
+    let inspection = Arc::new(match presented {
+        PresentedCredential::AccessToken(token) => inspect_access_token(state, token, now).await?,
+        PresentedCredential::Opaque(secret) => match secret.kind() {
+            SecretKind::LiveApiKey | SecretKind::TestApiKey => {
+                api_keys::inspect(state, secret, now).await?
+            }
+            SecretKind::RefreshToken => sessions::inspect_refresh_token(state, secret, now).await?,
+            // Client secrets authenticate clients, they are not tokens;
+            // personal access tokens (#5) resolve here once they exist.
+            SecretKind::ClientSecret | SecretKind::PersonalAccessToken => {
+                return Err(AppError::Unauthenticated)
+            }
+        },
+    });
+    if cacheable {
+        state.inspections.insert(
+            key,
+            inspection.clone(),
+            inspection.expires_at,
+            generation,
+            now,
+        );
+    }
+    Ok(inspection)
+}
+
+/// Resolves a credential presented to Trident's own API.
 pub async fn resolve(
     state: &AppState,
     presented: PresentedCredential,
 ) -> Result<Principal, AppError> {
-    match presented {
-        PresentedCredential::AccessToken(token) => resolve_access_token(state, &token).await,
-        PresentedCredential::Opaque(secret) => match secret.kind() {
-            // Refresh tokens and client secrets are never accepted as API credentials.
-            SecretKind::RefreshToken | SecretKind::ClientSecret => Err(AppError::Unauthenticated),
-            SecretKind::LiveApiKey | SecretKind::TestApiKey => {
-                api_keys::authenticate(state, &secret).await
-            }
-            // Personal access tokens (#5) resolve here once they exist.
-            SecretKind::PersonalAccessToken => Err(AppError::Unauthenticated),
-        },
+    let inspection = inspect(state, &presented).await?;
+    let accepted = match inspection.token_type {
+        // A refresh token only buys new tokens; it never authorises a request.
+        TokenType::RefreshToken => false,
+        // RFC 9068 §4: Trident's API accepts only access tokens meant for it.
+        TokenType::AccessToken => inspection
+            .audience
+            .as_ref()
+            .is_some_and(|aud| aud.contains(&state.settings.issuer)),
+        TokenType::ApiKey | TokenType::PersonalAccessToken => true,
+    };
+    if accepted {
+        Ok(inspection.principal.clone())
+    } else {
+        Err(AppError::Unauthenticated)
     }
 }
 
-async fn resolve_access_token(state: &AppState, token: &str) -> Result<Principal, AppError> {
-    let now = state.clock.now();
+fn timestamp(secs: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(secs, 0)
+}
+
+async fn inspect_access_token(
+    state: &AppState,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Inspection, AppError> {
     let db = state.db.read();
     let claims = jwt::verify(&state.keys, db, token, &state.settings.issuer, now)
         .await
@@ -70,20 +166,33 @@ async fn resolve_access_token(state: &AppState, token: &str) -> Result<Principal
                 AppError::Unauthenticated
             }
         })?;
-    if claims.client_id == FIRST_PARTY_CLIENT_ID {
-        resolve_user_session(state, &claims).await
-    } else {
-        resolve_client_token(state, &claims).await
+    if revoked_jtis::is_revoked(db, &claims.jti).await? {
+        return Err(AppError::Unauthenticated);
     }
+    let principal = if claims.client_id == FIRST_PARTY_CLIENT_ID {
+        user_session_principal(state, &claims).await?
+    } else {
+        client_principal(state, &claims).await?
+    };
+    Ok(Inspection {
+        principal,
+        token_type: TokenType::AccessToken,
+        expires_at: timestamp(claims.exp),
+        issued_at: timestamp(claims.iat),
+        not_before: claims.nbf.and_then(timestamp),
+        jti: Some(claims.jti.clone()),
+        audience: Some(claims.aud.clone()),
+        client_id: Some(claims.client_id.clone()),
+    })
 }
 
-/// An M2M token is accepted by Trident's own API only when Trident is among its
-/// audiences (RFC 9068 §4), its client is still enabled, and it was not revoked.
-async fn resolve_client_token(
+/// An M2M token stands for its client while the client exists and is enabled,
+/// with the token's scopes narrowed to the client's current permissions.
+async fn client_principal(
     state: &AppState,
     claims: &AccessTokenClaims,
 ) -> Result<Principal, AppError> {
-    if !claims.aud.contains(&state.settings.issuer) || claims.sub != claims.client_id {
+    if claims.sub != claims.client_id {
         return Err(AppError::Unauthenticated);
     }
     let db = state.db.read();
@@ -91,9 +200,6 @@ async fn resolve_client_token(
         .await?
         .filter(|c| !c.disabled)
         .ok_or(AppError::Unauthenticated)?;
-    if revoked_jtis::is_revoked(db, &claims.jti).await? {
-        return Err(AppError::Unauthenticated);
-    }
     let grants = clients::grants(db, client.id).await?;
     let token_scopes =
         ScopeSet::parse_delimited(&claims.scope).map_err(|_| AppError::Unauthenticated)?;
@@ -109,7 +215,9 @@ async fn resolve_client_token(
     })
 }
 
-async fn resolve_user_session(
+/// A user session token stands for its user while the user is enabled and the
+/// session (refresh-token family) is alive.
+async fn user_session_principal(
     state: &AppState,
     claims: &AccessTokenClaims,
 ) -> Result<Principal, AppError> {

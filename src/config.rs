@@ -103,6 +103,9 @@ pub struct RawSettings {
     /// Issue a live API key to every user created through the API or the CLI, shown once in the response.
     #[arg(long, env = "TRIDENT_API_KEY_ON_USER_CREATE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub api_key_on_user_create: bool,
+    /// Cache resolved credentials in memory (invalidated on every change, on every node).
+    #[arg(long, env = "TRIDENT_CREDENTIAL_CACHE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub credential_cache: bool,
     /// Log format: `text` or `json`.
     #[arg(
         long,
@@ -157,6 +160,7 @@ pub struct Settings {
     pub client_auth_failures_per_minute: u32,
     pub allow_registration: bool,
     pub api_key_on_user_create: bool,
+    pub credential_cache: bool,
     pub log_format: LogFormat,
     pub login_attempts_per_minute: u32,
     pub password_hash_concurrency: usize,
@@ -323,6 +327,7 @@ impl RawSettings {
             client_auth_failures_per_minute: self.client_auth_failures_per_minute,
             allow_registration: self.allow_registration,
             api_key_on_user_create: self.api_key_on_user_create,
+            credential_cache: self.credential_cache,
             log_format,
             login_attempts_per_minute: self.login_attempts_per_minute,
             password_hash_concurrency: or_cores(self.password_hash_concurrency),

@@ -44,9 +44,35 @@ impl AppError {
     }
 }
 
+/// The database could not be reached (as opposed to refusing a statement).
+fn is_unreachable(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    let sqlx_unreachable = |e: &RuntimeErr| {
+        matches!(
+            e,
+            RuntimeErr::SqlxError(
+                sqlx::Error::Io(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Tls(_)
+            )
+        )
+    };
+    match err {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(e) | DbErr::Exec(e) | DbErr::Query(e) => sqlx_unreachable(e),
+        _ => false,
+    }
+}
+
 impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
         match err {
+            // Fail closed and say so: 503, never a stale answer.
+            StoreError::Db(e) if is_unreachable(&e) => {
+                tracing::error!(error = %e, "database unreachable");
+                AppError::Unavailable { retry_after: 1 }
+            }
             StoreError::Conflict(what) => {
                 AppError::Conflict(format!("a record with that {what} already exists"))
             }

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod authn;
+pub mod cache;
 pub mod clock;
 pub mod commands;
 pub mod config;

@@ -12,6 +12,7 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::accounts;
+use crate::authn::InspectionCache;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::credentials::password::PasswordHasher;
@@ -21,19 +22,22 @@ use crate::http::{
 };
 use crate::keys::{KeyRing, MasterKey};
 use crate::metrics::Metrics;
-use crate::state::AppState;
+use crate::state::{AppState, CHANGES_CHANNEL};
 use crate::store::Db;
 use crate::throttle::RateLimiter;
+use sqlx::postgres::PgListener;
 
 /// Largest JSON body any endpoint accepts.
 pub const JSON_LIMIT_BYTES: usize = 16 * 1024;
 const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(60);
 const USAGE_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
+const LISTEN_RETRY: Duration = Duration::from_secs(1);
 
 /// Connects, migrates, loads the signing keys and creates the configured admin.
 pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
     let db = Db::connect(&settings.database).await?;
     db.migrate().await?;
+    let db_is_sqlite = db.postgres().is_none();
     let master = MasterKey::load(&settings.master_key).context("loading the master key")?;
     let keys = KeyRing::load_or_create(db.write(), master, settings.signing_algorithm, clock.now())
         .await?;
@@ -46,6 +50,8 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
         client_auth_limiter: RateLimiter::per_minute(settings.client_auth_failures_per_minute),
         metrics: Metrics::default(),
         usage: Default::default(),
+        // PostgreSQL: off until this node listens for other nodes' changes.
+        inspections: InspectionCache::new(db_is_sqlite && settings.credential_cache),
         settings: Arc::new(settings),
     };
     accounts::bootstrap_admin(&state)
@@ -85,11 +91,42 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let reload = tokio::spawn(reload_keys_periodically(self.state.clone()));
         let flush = tokio::spawn(flush_usage_periodically(self.state.clone()));
+        let listen = tokio::spawn(listen_for_changes(self.state.clone()));
         let result = self.server.await;
         reload.abort();
         flush.abort();
+        listen.abort();
         flush_usage(&self.state).await;
         result
+    }
+}
+
+/// Keeps this node's credential cache honest when several nodes share PostgreSQL:
+/// every `NOTIFY` clears it, and while no `LISTEN` connection is up the cache is
+/// bypassed (fail closed), because a notification could be missed.
+async fn listen_for_changes(state: web::Data<AppState>) {
+    let Some(pool) = state.db.postgres().cloned() else {
+        return;
+    };
+    loop {
+        match PgListener::connect_with(&pool).await {
+            Ok(mut listener) => match listener.listen(CHANGES_CHANNEL).await {
+                Ok(()) => {
+                    state
+                        .inspections
+                        .set_enabled(state.settings.credential_cache);
+                    // `try_recv` answers `Ok(None)` when the connection was lost.
+                    while let Ok(Some(_)) = listener.try_recv().await {
+                        state.inspections.invalidate_all();
+                    }
+                    state.inspections.set_enabled(false);
+                    tracing::warn!("lost the PostgreSQL LISTEN connection; credential cache bypassed until it is back");
+                }
+                Err(e) => tracing::warn!(error = %e, "LISTEN failed"),
+            },
+            Err(e) => tracing::warn!(error = %e, "connecting the PostgreSQL listener failed"),
+        }
+        tokio::time::sleep(LISTEN_RETRY).await;
     }
 }
 

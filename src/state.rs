@@ -2,6 +2,9 @@
 
 use std::sync::Arc;
 
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, TransactionTrait};
+
+use crate::authn::InspectionCache;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::credentials::password::PasswordHasher;
@@ -24,4 +27,30 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Last-used times waiting to be written.
     pub usage: UsageTracker,
+    /// Resolved credentials; see `cache` for the rules that keep it correct.
+    pub inspections: InspectionCache,
+}
+
+/// The PostgreSQL channel on which nodes announce credential changes.
+pub const CHANGES_CHANNEL: &str = "trident_credentials";
+
+impl AppState {
+    /// Commits a change that can make credentials less valid, and makes every
+    /// node forget what it cached: `NOTIFY` is delivered at commit (PostgreSQL),
+    /// and this node clears its cache as soon as the commit returns.
+    pub async fn commit_credential_change(&self, txn: DatabaseTransaction) -> Result<(), DbErr> {
+        if self.db.postgres().is_some() {
+            txn.execute_unprepared(&format!("NOTIFY {CHANGES_CHANNEL}"))
+                .await?;
+        }
+        txn.commit().await?;
+        self.inspections.invalidate_all();
+        Ok(())
+    }
+
+    /// The same for a change made outside an explicit transaction.
+    pub async fn announce_credential_change(&self) -> Result<(), DbErr> {
+        let txn = self.db.write().begin().await?;
+        self.commit_credential_change(txn).await
+    }
 }

@@ -21,7 +21,7 @@ impl RateLimiter {
     /// `per_minute` requests a minute, all of which may come at once.
     pub fn per_minute(per_minute: u32) -> Self {
         let per_minute = per_minute.max(1);
-        let interval = Duration::milliseconds(60_000 / i64::from(per_minute));
+        let interval = Duration::nanoseconds(60_000_000_000 / i64::from(per_minute));
         Self {
             interval,
             tolerance: interval * (per_minute as i32 - 1),

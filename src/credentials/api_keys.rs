@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::sessions::user_ref;
 use super::usage::UsedCredential;
 use super::{OpaqueSecret, SecretKind};
+use crate::authn::{Inspection, TokenType};
 use crate::domain::{
     CredentialKind, CredentialRef, Environment, Principal, PrincipalKind, ScopeSet,
 };
@@ -278,7 +279,7 @@ pub async fn rotate(
         now,
     )
     .await?;
-    txn.commit().await?;
+    state.commit_credential_change(txn).await?;
     Ok((row, secret))
 }
 
@@ -298,13 +299,16 @@ pub async fn revoke(state: &AppState, caller: &Principal, id: Uuid) -> Result<()
         )
         .await?;
     }
-    txn.commit().await?;
+    state.commit_credential_change(txn).await?;
     Ok(())
 }
 
-/// Resolves a presented API key to its owner, or refuses it uniformly.
-pub async fn authenticate(state: &AppState, secret: &OpaqueSecret) -> Result<Principal, AppError> {
-    let now = state.clock.now();
+/// Inspects a presented API key: its owner, effective scopes and metadata, or one uniform refusal.
+pub async fn inspect(
+    state: &AppState,
+    secret: &OpaqueSecret,
+    now: DateTime<Utc>,
+) -> Result<Inspection, AppError> {
     let db = state.db.read();
     let key = api_keys::find_by_digest(db, secret.digest().as_bytes())
         .await?
@@ -322,15 +326,24 @@ pub async fn authenticate(state: &AppState, secret: &OpaqueSecret) -> Result<Pri
         None => grants.permissions,
     };
     record_use(state, &key, now).await?;
-    Ok(Principal {
-        principal: user_ref(&user),
-        credential: CredentialRef {
-            kind: CredentialKind::ApiKey,
-            id: key.id.to_string(),
-            environment: Some(environment_of(&key)),
+    Ok(Inspection {
+        principal: Principal {
+            principal: user_ref(&user),
+            credential: CredentialRef {
+                kind: CredentialKind::ApiKey,
+                id: key.id.to_string(),
+                environment: Some(environment_of(&key)),
+            },
+            scopes,
+            roles: grants.roles,
         },
-        scopes,
-        roles: grants.roles,
+        token_type: TokenType::ApiKey,
+        expires_at: key.expires_at,
+        issued_at: Some(key.created_at),
+        not_before: None,
+        jti: None,
+        audience: None,
+        client_id: None,
     })
 }
 

@@ -153,7 +153,7 @@ pub async fn update(
         now,
     )
     .await?;
-    txn.commit().await?;
+    state.commit_credential_change(txn).await?;
     Ok(record)
 }
 
@@ -172,7 +172,7 @@ pub async fn delete(state: &AppState, actor: &PrincipalRef, id: Uuid) -> Result<
         now,
     )
     .await?;
-    txn.commit().await?;
+    state.commit_credential_change(txn).await?;
     Ok(())
 }
 
@@ -205,7 +205,7 @@ pub async fn rotate_secret(
         now,
     )
     .await?;
-    txn.commit().await?;
+    state.commit_credential_change(txn).await?;
     Ok((row, secret))
 }
 

@@ -11,7 +11,10 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{OpaqueSecret, SecretKind};
-use crate::domain::{Password, PrincipalKind, PrincipalRef};
+use crate::authn::{Inspection, TokenType};
+use crate::domain::{
+    CredentialKind, CredentialRef, Password, Principal, PrincipalKind, PrincipalRef,
+};
 use crate::error::AppError;
 use crate::oauth::jwt::{self, AccessTokenClaims, Audience};
 use crate::oauth::FIRST_PARTY_CLIENT_ID;
@@ -165,7 +168,7 @@ pub async fn refresh(
             now,
         )
         .await?;
-        txn.commit().await?;
+        state.commit_credential_change(txn).await?;
         return Err(AppError::Unauthenticated);
     }
     let user = users::find(&txn, family.user_id)
@@ -175,6 +178,7 @@ pub async fn refresh(
         return Err(AppError::Unauthenticated);
     };
     let pair = issue_pair(state, &txn, &user, family.id, now).await?;
+    // Only the spent refresh token changed, and refresh tokens are never cached.
     txn.commit().await?;
     Ok(pair)
 }
@@ -190,6 +194,7 @@ pub async fn logout(state: &AppState, presented: &str) -> Result<(), AppError> {
     let db = state.db.write();
     if let Some((_, family)) = refresh_tokens::find_by_digest(db, &token.digest()).await? {
         if refresh_tokens::revoke_family(db, family.id, "logout", now).await? {
+            state.announce_credential_change().await?;
             audit::record(
                 db,
                 AuditEvent::new("session.logout", Outcome::Success)
@@ -217,6 +222,46 @@ pub async fn logout_all(state: &AppState, user: &PrincipalRef) -> Result<u64, Ap
         now,
     )
     .await?;
-    txn.commit().await?;
+    state.commit_credential_change(txn).await?;
     Ok(revoked)
+}
+
+/// Inspects a refresh token for introspection: active while unspent, unexpired,
+/// its session alive and its user enabled.
+pub async fn inspect_refresh_token(
+    state: &AppState,
+    token: &OpaqueSecret,
+    now: DateTime<Utc>,
+) -> Result<Inspection, AppError> {
+    let db = state.db.read();
+    let (row, family) = refresh_tokens::find_by_digest(db, &token.digest())
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    if family.revoked_at.is_some() || row.used_at.is_some() || row.expires_at <= now {
+        return Err(AppError::Unauthenticated);
+    }
+    let user = users::find(db, family.user_id)
+        .await?
+        .filter(|u| !u.disabled)
+        .ok_or(AppError::Unauthenticated)?;
+    let grants = users::grants(db, user.id).await?;
+    Ok(Inspection {
+        principal: Principal {
+            principal: user_ref(&user),
+            credential: CredentialRef {
+                kind: CredentialKind::RefreshToken,
+                id: row.id.to_string(),
+                environment: None,
+            },
+            scopes: grants.permissions,
+            roles: grants.roles,
+        },
+        token_type: TokenType::RefreshToken,
+        expires_at: Some(row.expires_at),
+        issued_at: Some(row.created_at),
+        not_before: None,
+        jti: None,
+        audience: None,
+        client_id: Some(FIRST_PARTY_CLIENT_ID.to_owned()),
+    })
 }

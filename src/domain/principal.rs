@@ -32,6 +32,8 @@ pub enum CredentialKind {
     UserAccessToken,
     /// An M2M access JWT from the client-credentials grant.
     ClientAccessToken,
+    /// A user's refresh token (seen only by introspection).
+    RefreshToken,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

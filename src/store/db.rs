@@ -22,6 +22,8 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Db {
     read: DatabaseConnection,
     write: DatabaseConnection,
+    /// The PostgreSQL pool, for LISTEN/NOTIFY; `None` on SQLite.
+    postgres: Option<sqlx::PgPool>,
 }
 
 impl Db {
@@ -54,7 +56,11 @@ impl Db {
                         .context("opening SQLite readers")?;
                     SqlxSqliteConnector::from_sqlx_sqlite_pool(read_pool)
                 };
-                Ok(Self { read, write })
+                Ok(Self {
+                    read,
+                    write,
+                    postgres: None,
+                })
             }
             DatabaseKind::Postgres => {
                 let options =
@@ -65,10 +71,11 @@ impl Db {
                     .connect_with(options)
                     .await
                     .context("connecting to PostgreSQL")?;
-                let conn = SqlxPostgresConnector::from_sqlx_postgres_pool(pool);
+                let conn = SqlxPostgresConnector::from_sqlx_postgres_pool(pool.clone());
                 Ok(Self {
                     read: conn.clone(),
                     write: conn,
+                    postgres: Some(pool),
                 })
             }
         }
@@ -82,6 +89,11 @@ impl Db {
     /// For writes, and transactions that read then write.
     pub fn write(&self) -> &DatabaseConnection {
         &self.write
+    }
+
+    /// The PostgreSQL pool, when the database is PostgreSQL.
+    pub fn postgres(&self) -> Option<&sqlx::PgPool> {
+        self.postgres.as_ref()
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {

@@ -114,6 +114,7 @@ pub fn test_settings(database_url: &str, master_key: &str, admin: &TestUser) -> 
         client_auth_failures_per_minute: 1_000,
         allow_registration: false,
         api_key_on_user_create: true,
+        credential_cache: true,
         log_format: "text".into(),
         login_attempts_per_minute: 1_000,
         password_hash_concurrency: 2,
