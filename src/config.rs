@@ -84,6 +84,14 @@ pub struct RawSettings {
         global = true
     )]
     pub client_auth_failures_per_minute: u32,
+    /// Introspection requests allowed per caller in a minute.
+    #[arg(
+        long,
+        env = "TRIDENT_INTROSPECTIONS_PER_MINUTE",
+        default_value_t = 600_000,
+        global = true
+    )]
+    pub introspections_per_minute: u32,
     /// Lifetime of refresh tokens, in seconds.
     #[arg(
         long,
@@ -158,6 +166,7 @@ pub struct Settings {
     pub refresh_token_ttl: Duration,
     pub client_token_ttl: Duration,
     pub client_auth_failures_per_minute: u32,
+    pub introspections_per_minute: u32,
     pub allow_registration: bool,
     pub api_key_on_user_create: bool,
     pub credential_cache: bool,
@@ -325,6 +334,7 @@ impl RawSettings {
             refresh_token_ttl,
             client_token_ttl,
             client_auth_failures_per_minute: self.client_auth_failures_per_minute,
+            introspections_per_minute: self.introspections_per_minute.max(1),
             allow_registration: self.allow_registration,
             api_key_on_user_create: self.api_key_on_user_create,
             credential_cache: self.credential_cache,

@@ -17,7 +17,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::credentials::password::PasswordHasher;
 use crate::http::{
-    self, api_keys, audit, auth, clients, error, me, middleware, oauth, ops, roles, users,
+    self, api_keys, audit, auth, clients, error, leaked, me, middleware, oauth, ops, roles, users,
     well_known,
 };
 use crate::keys::{KeyRing, MasterKey};
@@ -48,6 +48,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
         clock,
         login_limiter: RateLimiter::per_minute(settings.login_attempts_per_minute),
         client_auth_limiter: RateLimiter::per_minute(settings.client_auth_failures_per_minute),
+        introspection_limiter: RateLimiter::per_minute(settings.introspections_per_minute),
         metrics: Metrics::default(),
         usage: Default::default(),
         // PostgreSQL: off until this node listens for other nodes' changes.
@@ -208,6 +209,11 @@ fn routes(cfg: &mut web::ServiceConfig) {
         ))
         .service(one("/oauth/token", web::post().to(oauth::issue_token)))
         .service(one(
+            "/oauth/introspect",
+            web::post().to(oauth::introspect_token),
+        ))
+        .service(one("/oauth/revoke", web::post().to(oauth::revoke_token)))
+        .service(one(
             "/docs",
             web::get().to(|| async {
                 HttpResponse::MovedPermanently()
@@ -232,6 +238,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
                     web::post().to(auth::revoke_all_sessions),
                 ))
                 .service(one("/me", web::get().to(me::get_me)))
+                .service(one(
+                    "/credentials/revoke",
+                    web::post().to(leaked::revoke_leaked_credentials),
+                ))
                 .service(
                     web::resource("/users")
                         .route(web::get().to(users::list_users))

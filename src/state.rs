@@ -24,6 +24,8 @@ pub struct AppState {
     pub login_limiter: RateLimiter,
     /// Failed client authentications, keyed by client id and by source address.
     pub client_auth_limiter: RateLimiter,
+    /// Introspection requests, keyed by caller.
+    pub introspection_limiter: RateLimiter,
     pub metrics: Metrics,
     /// Last-used times waiting to be written.
     pub usage: UsageTracker,

@@ -34,6 +34,8 @@ pub enum CredentialKind {
     ClientAccessToken,
     /// A user's refresh token (seen only by introspection).
     RefreshToken,
+    /// A client authenticated with its secret (at the OAuth endpoints).
+    ClientSecret,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

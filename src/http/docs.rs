@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{api_keys, audit, auth, clients, me, oauth, ops, roles, users, well_known};
+use super::{api_keys, audit, auth, clients, leaked, me, oauth, ops, roles, users, well_known};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,7 +15,8 @@ use super::{api_keys, audit, auth, clients, me, oauth, ops, roles, users, well_k
         roles::list_roles, roles::create_role, roles::get_role, roles::replace_role, roles::delete_role,
         api_keys::list_api_keys, api_keys::create_api_key, api_keys::get_api_key, api_keys::revoke_api_key, api_keys::rotate_api_key,
         clients::list_clients, clients::create_client, clients::get_client, clients::update_client, clients::delete_client, clients::rotate_client_secret,
-        oauth::issue_token, oauth::get_metadata,
+        oauth::issue_token, oauth::introspect_token, oauth::revoke_token, oauth::get_metadata,
+        leaked::revoke_leaked_credentials,
         audit::list_audit_events,
         well_known::get_jwks,
         ops::check_health, ops::check_readiness, ops::export_metrics,

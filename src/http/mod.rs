@@ -7,6 +7,7 @@ pub mod clients;
 pub mod docs;
 pub mod error;
 pub mod extract;
+pub mod leaked;
 pub mod me;
 pub mod middleware;
 pub mod oauth;

@@ -8,7 +8,9 @@ use serde::Serialize;
 
 use super::extract::source_ip;
 use super::no_store;
+use crate::domain::Principal;
 use crate::error::AppError;
+use crate::oauth::introspection::{self, ActiveToken, CallerAuth};
 use crate::oauth::metadata::{self, Metadata};
 use crate::oauth::token::{self, Params, TokenResponse, MAX_BODY_BYTES};
 use crate::oauth::OAuthError;
@@ -28,6 +30,7 @@ impl ResponseError for OAuthError {
         match self {
             OAuthError::InvalidClient { .. } => StatusCode::UNAUTHORIZED,
             OAuthError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            OAuthError::InsufficientScope(_) => StatusCode::FORBIDDEN,
             OAuthError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             OAuthError::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             OAuthError::ServerError(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -145,4 +148,84 @@ pub async fn issue_token(
 pub async fn get_metadata(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let scopes = roles::all_permissions(state.db.read()).await?;
     Ok(HttpResponse::Ok().json(metadata::metadata(&state.settings.issuer, scopes)))
+}
+
+fn caller_auth(req: &HttpRequest) -> Result<(Option<&str>, Option<&str>), OAuthError> {
+    let authorization = single_authorization(req)?;
+    let mut keys = req.headers().get_all("x-api-key");
+    let api_key = keys.next();
+    if keys.next().is_some() || (api_key.is_some() && authorization.is_some()) {
+        return Err(OAuthError::InvalidRequest(
+            "present exactly one credential".into(),
+        ));
+    }
+    let api_key = api_key
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| OAuthError::InvalidClient { basic: false })
+        })
+        .transpose()?;
+    Ok((authorization, api_key))
+}
+
+async fn authenticated_form(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<(Principal, Params), OAuthError> {
+    let params = read_form(req, payload, MAX_BODY_BYTES).await?;
+    let (authorization, api_key_header) = caller_auth(req)?;
+    let ip = source_ip(req);
+    let caller = introspection::authenticate_caller(
+        state,
+        CallerAuth {
+            authorization,
+            api_key_header,
+            source_ip: ip.as_deref(),
+        },
+        &params,
+    )
+    .await?;
+    Ok((caller, params))
+}
+
+/// RFC 7662 introspection of any Trident token. Inactive tokens of every kind get exactly `{"active": false}`.
+#[utoipa::path(post, path = "/oauth/introspect", tag = "oauth",
+    request_body(content_type = "application/x-www-form-urlencoded", content = String, description = "token, optional token_type_hint"),
+    responses(
+        (status = 200, body = ActiveToken, description = "Active token, or exactly {\"active\": false}"),
+        (status = 400, body = OAuthErrorBody), (status = 401, body = OAuthErrorBody), (status = 403, body = OAuthErrorBody, description = "Caller lacks tokens:introspect"),
+    ),
+    security(("basic" = []), ("bearer" = []), ("api_key" = [])))]
+#[tracing::instrument(name = "introspect token", skip_all)]
+pub async fn introspect_token(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, OAuthError> {
+    let (caller, params) = authenticated_form(&req, payload, &state).await?;
+    let token = params
+        .get("token")
+        .ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))?;
+    let answer = introspection::introspect(&state, &caller, token).await?;
+    Ok(no_store(HttpResponse::Ok()).json(answer))
+}
+
+/// RFC 7009 revocation of any Trident token the caller owns; 200 whether or not it existed.
+#[utoipa::path(post, path = "/oauth/revoke", tag = "oauth",
+    request_body(content_type = "application/x-www-form-urlencoded", content = String, description = "token, optional token_type_hint"),
+    responses((status = 200, description = "Revoked, or nothing to revoke"), (status = 400, body = OAuthErrorBody), (status = 401, body = OAuthErrorBody)),
+    security(("basic" = []), ("bearer" = []), ("api_key" = [])))]
+#[tracing::instrument(name = "revoke token", skip_all)]
+pub async fn revoke_token(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, OAuthError> {
+    let (caller, params) = authenticated_form(&req, payload, &state).await?;
+    let token = params
+        .get("token")
+        .ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))?;
+    introspection::revoke(&state, &caller, token).await?;
+    Ok(no_store(HttpResponse::Ok()).finish())
 }

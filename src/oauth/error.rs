@@ -26,6 +26,9 @@ pub enum OAuthError {
     /// RFC 8707 §2: "The requested resource is invalid, missing, unknown, or malformed."
     #[error("{0}")]
     InvalidTarget(String),
+    /// RFC 6750 §3.1: the caller is authenticated but lacks this permission (HTTP 403).
+    #[error("this requires the {0} permission")]
+    InsufficientScope(&'static str),
     /// Too many failed attempts; retry after this many seconds (HTTP 429).
     #[error("too many failed attempts")]
     TooManyRequests { retry_after: u64 },
@@ -46,6 +49,7 @@ impl OAuthError {
             OAuthError::UnsupportedGrantType => "unsupported_grant_type",
             OAuthError::InvalidScope(_) => "invalid_scope",
             OAuthError::InvalidTarget(_) => "invalid_target",
+            OAuthError::InsufficientScope(_) => "insufficient_scope",
             OAuthError::TooManyRequests { .. } => "slow_down",
             OAuthError::TemporarilyUnavailable => "temporarily_unavailable",
             OAuthError::ServerError(_) => "server_error",

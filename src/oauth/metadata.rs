@@ -8,6 +8,10 @@ use super::token::GrantType;
 pub struct Metadata {
     pub issuer: String,
     pub token_endpoint: String,
+    pub introspection_endpoint: String,
+    pub introspection_endpoint_auth_methods_supported: &'static [&'static str],
+    pub revocation_endpoint: String,
+    pub revocation_endpoint_auth_methods_supported: &'static [&'static str],
     pub jwks_uri: String,
     pub grant_types_supported: &'static [&'static str],
     pub token_endpoint_auth_methods_supported: &'static [&'static str],
@@ -23,6 +27,10 @@ pub fn metadata(issuer: &str, scopes_supported: Vec<String>) -> Metadata {
     Metadata {
         issuer: issuer.to_owned(),
         token_endpoint: format!("{issuer}/oauth/token"),
+        introspection_endpoint: format!("{issuer}/oauth/introspect"),
+        introspection_endpoint_auth_methods_supported: AUTH_METHODS,
+        revocation_endpoint: format!("{issuer}/oauth/revoke"),
+        revocation_endpoint_auth_methods_supported: AUTH_METHODS,
         jwks_uri: format!("{issuer}/.well-known/jwks.json"),
         grant_types_supported: GrantType::SUPPORTED,
         token_endpoint_auth_methods_supported: AUTH_METHODS,

@@ -2,6 +2,7 @@
 //! (RFC 6749) and server metadata (RFC 8414). No actix here.
 
 pub mod error;
+pub mod introspection;
 pub mod jwt;
 pub mod metadata;
 pub mod token;

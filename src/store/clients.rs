@@ -257,3 +257,27 @@ pub async fn delete(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, StoreEr
         .rows_affected
         == 1)
 }
+
+/// Ends a secret now (it leaked); returns its client's row id if it was still live.
+pub async fn expire_secret(
+    db: &impl ConnectionTrait,
+    digest: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Option<Uuid>, StoreError> {
+    let Some(secret) = client_secrets::Entity::find()
+        .filter(client_secrets::Column::Digest.eq(digest.to_vec()))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if secret.expires_at.is_some_and(|e| e <= now) {
+        return Ok(None);
+    }
+    client_secrets::Entity::update_many()
+        .col_expr(client_secrets::Column::ExpiresAt, Expr::value(now))
+        .filter(client_secrets::Column::Id.eq(secret.id))
+        .exec(db)
+        .await?;
+    Ok(Some(secret.client_id))
+}

@@ -112,6 +112,7 @@ pub fn test_settings(database_url: &str, master_key: &str, admin: &TestUser) -> 
         refresh_token_ttl: 86_400,
         client_token_ttl: 900,
         client_auth_failures_per_minute: 1_000,
+        introspections_per_minute: 600_000,
         allow_registration: false,
         api_key_on_user_create: true,
         credential_cache: true,
