@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::sessions::user_ref;
 use super::usage::UsedCredential;
-use super::{OpaqueSecret, SecretKind};
+use super::{validate_name, OpaqueSecret, SecretKind};
 use crate::authn::{Inspection, TokenType};
 use crate::domain::{
     CredentialKind, CredentialRef, Environment, Principal, PrincipalKind, ScopeSet,
@@ -25,7 +25,6 @@ use crate::store::{users, Page};
 pub const DEFAULT_GRACE: Duration = Duration::hours(24);
 /// Longest grace period a rotation may ask for.
 pub const MAX_GRACE: Duration = Duration::days(30);
-pub const MAX_NAME_CHARS: usize = 100;
 /// The name of the key issued when a user is created.
 pub const DEFAULT_KEY_NAME: &str = "default";
 
@@ -35,21 +34,6 @@ pub struct NewKey {
     /// `None`: follow the owner's permissions.
     pub scopes: Option<ScopeSet>,
     pub expires_at: Option<DateTime<Utc>>,
-}
-
-pub fn validate_name(name: &str) -> Result<(), AppError> {
-    let count = name.chars().count();
-    if count == 0
-        || count > MAX_NAME_CHARS
-        || name.chars().any(char::is_control)
-        || name.trim().is_empty()
-    {
-        return Err(AppError::validation(
-            "name",
-            format!("must be 1 to {MAX_NAME_CHARS} characters without control characters"),
-        ));
-    }
-    Ok(())
 }
 
 fn secret_kind(environment: Environment) -> SecretKind {

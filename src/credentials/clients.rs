@@ -8,7 +8,7 @@ use sea_orm::TransactionTrait;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{random_base62, Digest, OpaqueSecret, SecretKind};
+use super::{random_base62, validate_name, Digest, OpaqueSecret, SecretKind};
 use crate::config::{MAX_CLIENT_TOKEN_TTL_SECS, MIN_CLIENT_TOKEN_TTL_SECS};
 use crate::domain::{PrincipalKind, PrincipalRef, RoleName};
 use crate::error::AppError;
@@ -22,7 +22,6 @@ const CLIENT_ID_RANDOM_CHARS: usize = 24;
 /// Default time the previous secret keeps working after a rotation.
 pub const DEFAULT_SECRET_GRACE: Duration = Duration::hours(24);
 pub const MAX_SECRET_GRACE: Duration = Duration::days(30);
-pub const MAX_NAME_CHARS: usize = 100;
 
 pub fn client_ref(client: &Client) -> PrincipalRef {
     PrincipalRef {
@@ -30,21 +29,6 @@ pub fn client_ref(client: &Client) -> PrincipalRef {
         id: client.client_id.clone(),
         name: client.name.clone(),
     }
-}
-
-pub fn validate_name(name: &str) -> Result<(), AppError> {
-    let count = name.chars().count();
-    if count == 0
-        || count > MAX_NAME_CHARS
-        || name.chars().any(char::is_control)
-        || name.trim().is_empty()
-    {
-        return Err(AppError::validation(
-            "name",
-            format!("must be 1 to {MAX_NAME_CHARS} characters without control characters"),
-        ));
-    }
-    Ok(())
 }
 
 pub fn validate_ttl(ttl: i64) -> Result<(), AppError> {

@@ -9,3 +9,8 @@ pub mod sessions;
 pub mod usage;
 
 pub use format::{random_base62, Digest, OpaqueSecret, SecretKind};
+
+/// A credential's or client's name: see [`crate::domain::check_label`].
+pub fn validate_name(name: &str) -> Result<(), crate::error::AppError> {
+    crate::domain::check_label(name).map_err(|e| crate::error::AppError::validation("name", e.0))
+}

@@ -4,7 +4,7 @@ mod names;
 mod principal;
 mod scope;
 
-pub use names::{NameError, Password, RoleName, Username};
+pub use names::{check_label, NameError, Password, RoleName, Username};
 pub use principal::{
     CredentialKind, CredentialRef, Environment, Principal, PrincipalKind, PrincipalRef,
 };

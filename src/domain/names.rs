@@ -40,6 +40,24 @@ impl fmt::Display for Username {
     }
 }
 
+pub const MAX_LABEL_CHARS: usize = 100;
+
+/// A human-chosen label (a key's or a client's name): 1 to 100 characters,
+/// not blank, no control characters.
+pub fn check_label(label: &str) -> Result<(), NameError> {
+    let count = label.chars().count();
+    if count == 0
+        || count > MAX_LABEL_CHARS
+        || label.chars().any(char::is_control)
+        || label.trim().is_empty()
+    {
+        return Err(NameError(
+            "must be 1 to 100 characters, not blank, without control characters",
+        ));
+    }
+    Ok(())
+}
+
 /// A role name: `[a-z][a-z0-9_-]{0,63}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RoleName(String);

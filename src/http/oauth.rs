@@ -168,11 +168,12 @@ fn caller_auth(req: &HttpRequest) -> Result<(Option<&str>, Option<&str>), OAuthE
     Ok((authorization, api_key))
 }
 
-async fn authenticated_form(
+/// Authenticates the caller of an endpoint that takes a `token` (RFC 7662 §2.1, RFC 7009 §2.1).
+async fn caller_and_token(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
-) -> Result<(Principal, Params), OAuthError> {
+) -> Result<(Principal, String), OAuthError> {
     let params = read_form(req, payload, MAX_BODY_BYTES).await?;
     let (authorization, api_key_header) = caller_auth(req)?;
     let ip = source_ip(req);
@@ -186,7 +187,10 @@ async fn authenticated_form(
         &params,
     )
     .await?;
-    Ok((caller, params))
+    let token = params
+        .get("token")
+        .ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))?;
+    Ok((caller, token.to_owned()))
 }
 
 /// RFC 7662 introspection of any Trident token. Inactive tokens of every kind get exactly `{"active": false}`.
@@ -203,11 +207,8 @@ pub async fn introspect_token(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthError> {
-    let (caller, params) = authenticated_form(&req, payload, &state).await?;
-    let token = params
-        .get("token")
-        .ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))?;
-    let answer = introspection::introspect(&state, &caller, token).await?;
+    let (caller, token) = caller_and_token(&req, payload, &state).await?;
+    let answer = introspection::introspect(&state, &caller, &token).await?;
     Ok(no_store(HttpResponse::Ok()).json(answer))
 }
 
@@ -222,10 +223,7 @@ pub async fn revoke_token(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthError> {
-    let (caller, params) = authenticated_form(&req, payload, &state).await?;
-    let token = params
-        .get("token")
-        .ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))?;
-    introspection::revoke(&state, &caller, token).await?;
+    let (caller, token) = caller_and_token(&req, payload, &state).await?;
+    introspection::revoke(&state, &caller, &token).await?;
     Ok(no_store(HttpResponse::Ok()).finish())
 }

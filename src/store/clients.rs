@@ -1,7 +1,5 @@
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
-use entity::{client_roles, client_secrets, clients, role_permissions};
+use entity::{client_roles, client_secrets, clients};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
@@ -9,7 +7,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::users::{ensure_roles_exist, grants_from_rows, Grants};
+use super::role_links::RoleLinks;
+use super::users::{ensure_roles_exist, Grants};
 use super::{Page, StoreError};
 use crate::credentials::OpaqueSecret;
 use crate::domain::RoleName;
@@ -45,35 +44,11 @@ pub async fn insert(
     .insert(db)
     .await
     .map_err(|e| StoreError::unique(e, "client_id"))?;
-    set_roles(db, client.id, new.roles).await?;
+    LINKS.set(db, client.id, new.roles).await?;
     Ok(ClientRecord {
         client,
         roles: new.roles.iter().map(|r| r.as_str().to_owned()).collect(),
     })
-}
-
-pub async fn set_roles(
-    db: &impl ConnectionTrait,
-    id: Uuid,
-    roles: &[RoleName],
-) -> Result<(), StoreError> {
-    client_roles::Entity::delete_many()
-        .filter(client_roles::Column::ClientId.eq(id))
-        .exec(db)
-        .await?;
-    let mut distinct: Vec<&RoleName> = roles.iter().collect();
-    distinct.sort();
-    distinct.dedup();
-    if distinct.is_empty() {
-        return Ok(());
-    }
-    client_roles::Entity::insert_many(distinct.into_iter().map(|role| client_roles::ActiveModel {
-        client_id: Set(id),
-        role_name: Set(role.as_str().to_owned()),
-    }))
-    .exec(db)
-    .await?;
-    Ok(())
 }
 
 /// Adds a secret; existing secrets without an end keep working until `previous_until`.
@@ -146,30 +121,11 @@ pub async fn find_record(
     let Some(client) = clients::Entity::find_by_id(id).one(db).await? else {
         return Ok(None);
     };
-    let mut roles = roles_of(db, &[id]).await?;
+    let mut roles = LINKS.of(db, &[id]).await?;
     Ok(Some(ClientRecord {
         roles: roles.remove(&id).unwrap_or_default(),
         client,
     }))
-}
-
-async fn roles_of(
-    db: &impl ConnectionTrait,
-    ids: &[Uuid],
-) -> Result<HashMap<Uuid, Vec<String>>, StoreError> {
-    let rows = client_roles::Entity::find()
-        .filter(client_roles::Column::ClientId.is_in(ids.iter().copied()))
-        .order_by_asc(client_roles::Column::RoleName)
-        .all(db)
-        .await?;
-    let mut by_client: HashMap<Uuid, Vec<String>> = HashMap::new();
-    for row in rows {
-        by_client
-            .entry(row.client_id)
-            .or_default()
-            .push(row.role_name);
-    }
-    Ok(by_client)
 }
 
 pub async fn list(
@@ -183,7 +139,7 @@ pub async fn list(
     }
     let rows = query.limit(limit + 1).all(db).await?;
     let ids: Vec<Uuid> = rows.iter().map(|c| c.id).collect();
-    let mut roles = roles_of(db, &ids).await?;
+    let mut roles = LINKS.of(db, &ids).await?;
     let records = rows
         .into_iter()
         .map(|client| ClientRecord {
@@ -192,26 +148,6 @@ pub async fn list(
         })
         .collect();
     Ok(Page::from_rows(records, limit, |r| r.client.id.to_string()))
-}
-
-/// The client's roles and the union of their permissions, in one query.
-pub async fn grants(db: &impl ConnectionTrait, id: Uuid) -> Result<Grants, StoreError> {
-    let rows: Vec<(String, Option<String>)> = client_roles::Entity::find()
-        .select_only()
-        .column(client_roles::Column::RoleName)
-        .column(role_permissions::Column::Permission)
-        .join(
-            sea_orm::JoinType::LeftJoin,
-            client_roles::Entity::belongs_to(role_permissions::Entity)
-                .from(client_roles::Column::RoleName)
-                .to(role_permissions::Column::RoleName)
-                .into(),
-        )
-        .filter(client_roles::Column::ClientId.eq(id))
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(grants_from_rows(rows))
 }
 
 pub struct ClientChanges {
@@ -233,7 +169,7 @@ pub async fn update(
     };
     if let Some(roles) = &changes.roles {
         ensure_roles_exist(db, roles).await?;
-        set_roles(db, id, roles).await?;
+        LINKS.set(db, id, roles).await?;
     }
     let mut active: clients::ActiveModel = client.into();
     if let Some(name) = changes.name {
@@ -280,4 +216,14 @@ pub async fn expire_secret(
         .exec(db)
         .await?;
     Ok(Some(secret.client_id))
+}
+
+const LINKS: RoleLinks<client_roles::Entity> = RoleLinks {
+    principal: client_roles::Column::ClientId,
+    role: client_roles::Column::RoleName,
+};
+
+/// The roles held and the union of their permissions, in one query.
+pub async fn grants(db: &impl ConnectionTrait, id: Uuid) -> Result<Grants, StoreError> {
+    LINKS.grants(db, id).await
 }

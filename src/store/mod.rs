@@ -7,6 +7,7 @@ pub mod clients;
 mod db;
 pub mod refresh_tokens;
 pub mod revoked_jtis;
+pub mod role_links;
 pub mod roles;
 pub mod signing_keys;
 pub mod users;

@@ -1,7 +1,5 @@
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
-use entity::{role_permissions, roles, user_roles, users};
+use entity::{roles, user_roles, users};
 use sea_orm::sea_query::Query;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
@@ -9,6 +7,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::role_links::RoleLinks;
 use super::{Page, StoreError};
 use crate::domain::{RoleName, ScopeSet, Username};
 
@@ -64,33 +63,9 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewUser<'_>) -> Result<UserR
     .insert(db)
     .await
     .map_err(|e| StoreError::unique(e, "username"))?;
-    set_roles(db, model.id, new.roles).await?;
+    LINKS.set(db, model.id, new.roles).await?;
     let roles = new.roles.iter().map(|r| r.as_str().to_owned()).collect();
     Ok(UserRecord { user: model, roles })
-}
-
-pub async fn set_roles(
-    db: &impl ConnectionTrait,
-    user_id: Uuid,
-    roles: &[RoleName],
-) -> Result<(), StoreError> {
-    user_roles::Entity::delete_many()
-        .filter(user_roles::Column::UserId.eq(user_id))
-        .exec(db)
-        .await?;
-    let mut distinct: Vec<&RoleName> = roles.iter().collect();
-    distinct.sort();
-    distinct.dedup();
-    if distinct.is_empty() {
-        return Ok(());
-    }
-    user_roles::Entity::insert_many(distinct.into_iter().map(|role| user_roles::ActiveModel {
-        user_id: Set(user_id),
-        role_name: Set(role.as_str().to_owned()),
-    }))
-    .exec(db)
-    .await?;
-    Ok(())
 }
 
 pub async fn count(db: &impl ConnectionTrait) -> Result<u64, StoreError> {
@@ -118,27 +93,11 @@ pub async fn find_record(
     let Some(user) = find(db, id).await? else {
         return Ok(None);
     };
-    let mut roles = roles_of(db, &[id]).await?;
+    let mut roles = LINKS.of(db, &[id]).await?;
     Ok(Some(UserRecord {
         roles: roles.remove(&id).unwrap_or_default(),
         user,
     }))
-}
-
-async fn roles_of(
-    db: &impl ConnectionTrait,
-    ids: &[Uuid],
-) -> Result<HashMap<Uuid, Vec<String>>, StoreError> {
-    let rows = user_roles::Entity::find()
-        .filter(user_roles::Column::UserId.is_in(ids.iter().copied()))
-        .order_by_asc(user_roles::Column::RoleName)
-        .all(db)
-        .await?;
-    let mut by_user: HashMap<Uuid, Vec<String>> = HashMap::new();
-    for row in rows {
-        by_user.entry(row.user_id).or_default().push(row.role_name);
-    }
-    Ok(by_user)
 }
 
 /// Users in creation order (ids are UUIDv7), `limit` at a time after `after`.
@@ -153,7 +112,7 @@ pub async fn list(
     }
     let rows = query.limit(limit + 1).all(db).await?;
     let ids: Vec<Uuid> = rows.iter().map(|u| u.id).collect();
-    let mut roles = roles_of(db, &ids).await?;
+    let mut roles = LINKS.of(db, &ids).await?;
     let records = rows
         .into_iter()
         .map(|user| UserRecord {
@@ -162,39 +121,6 @@ pub async fn list(
         })
         .collect();
     Ok(Page::from_rows(records, limit, |r| r.user.id.to_string()))
-}
-
-/// The user's roles and the union of their permissions, in one query.
-pub async fn grants(db: &impl ConnectionTrait, user_id: Uuid) -> Result<Grants, StoreError> {
-    let rows: Vec<(String, Option<String>)> = user_roles::Entity::find()
-        .select_only()
-        .column(user_roles::Column::RoleName)
-        .column(role_permissions::Column::Permission)
-        .join(
-            sea_orm::JoinType::LeftJoin,
-            user_roles::Entity::belongs_to(role_permissions::Entity)
-                .from(user_roles::Column::RoleName)
-                .to(role_permissions::Column::RoleName)
-                .into(),
-        )
-        .filter(user_roles::Column::UserId.eq(user_id))
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(grants_from_rows(rows))
-}
-
-pub(super) fn grants_from_rows(rows: Vec<(String, Option<String>)>) -> Grants {
-    let mut roles: Vec<String> = rows.iter().map(|(role, _)| role.clone()).collect();
-    roles.sort();
-    roles.dedup();
-    // Stored permissions were validated on the way in; one that no longer parses grants nothing.
-    let permissions = rows
-        .iter()
-        .filter_map(|(_, p)| p.as_deref())
-        .filter_map(|p| crate::domain::Scope::parse(p).ok())
-        .collect();
-    Grants { roles, permissions }
 }
 
 pub struct UserChanges {
@@ -214,7 +140,7 @@ pub async fn update(
     };
     if let Some(roles) = &changes.roles {
         ensure_roles_exist(db, roles).await?;
-        set_roles(db, id, roles).await?;
+        LINKS.set(db, id, roles).await?;
     }
     let mut active: users::ActiveModel = user.into();
     if let Some(hash) = changes.password_hash {
@@ -272,4 +198,14 @@ pub async fn lock_holders(db: &impl ConnectionTrait, role: &str) -> Result<(), S
         .all(db)
         .await?;
     Ok(())
+}
+
+const LINKS: RoleLinks<user_roles::Entity> = RoleLinks {
+    principal: user_roles::Column::UserId,
+    role: user_roles::Column::RoleName,
+};
+
+/// The roles held and the union of their permissions, in one query.
+pub async fn grants(db: &impl ConnectionTrait, id: Uuid) -> Result<Grants, StoreError> {
+    LINKS.grants(db, id).await
 }
