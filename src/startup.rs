@@ -23,7 +23,7 @@ use crate::http::{
 use crate::keys::{KeyRing, MasterKey};
 use crate::metrics::Metrics;
 use crate::state::{AppState, CHANGES_CHANNEL};
-use crate::store::Db;
+use crate::store::{revoked_jtis, Db};
 use crate::throttle::RateLimiter;
 use sqlx::postgres::PgListener;
 
@@ -90,7 +90,7 @@ impl Application {
 
     /// Serves until SIGINT/SIGTERM, then drains in-flight requests.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let reload = tokio::spawn(reload_keys_periodically(self.state.clone()));
+        let reload = tokio::spawn(maintain_periodically(self.state.clone()));
         let flush = tokio::spawn(flush_usage_periodically(self.state.clone()));
         let listen = tokio::spawn(listen_for_changes(self.state.clone()));
         let result = self.server.await;
@@ -146,14 +146,20 @@ async fn flush_usage(state: &AppState) {
     }
 }
 
-/// Picks up signing keys rotated by another node (or the CLI).
-async fn reload_keys_periodically(state: web::Data<AppState>) {
+/// Picks up signing keys rotated by another node (or the CLI),
+/// and forgets revoked JWT ids whose tokens have expired.
+async fn maintain_periodically(state: web::Data<AppState>) {
     let mut interval = tokio::time::interval(KEY_RELOAD_INTERVAL);
     interval.tick().await;
     loop {
         interval.tick().await;
-        if let Err(e) = state.keys.reload(state.db.read(), state.clock.now()).await {
+        let now = state.clock.now();
+        if let Err(e) = state.keys.reload(state.db.read(), now).await {
             tracing::warn!(error = %e, "reloading signing keys failed");
+        }
+        // Revoked JWT ids are only needed until the tokens would have expired anyway.
+        if let Err(e) = revoked_jtis::prune(state.db.write(), now).await {
+            tracing::warn!(error = %e, "pruning the JWT deny-list failed");
         }
     }
 }
