@@ -13,7 +13,7 @@ use crate::cache::CredentialCache;
 use crate::credentials::clients::client_ref;
 use crate::credentials::sessions::{self, user_ref};
 use crate::credentials::usage::UsedCredential;
-use crate::credentials::{api_keys, OpaqueSecret, SecretKind};
+use crate::credentials::{api_keys, pats, OpaqueSecret, SecretKind};
 use crate::domain::{CredentialKind, CredentialRef, Principal, ScopeSet};
 use crate::error::AppError;
 use crate::oauth::jwt::{self, AccessTokenClaims, Audience};
@@ -89,9 +89,13 @@ pub async fn inspect(
     let key = InspectionCache::key(&[b"credential", presented.text().as_bytes()]);
     if cacheable {
         if let Some(hit) = state.inspections.get(&key, now) {
-            if hit.token_type == TokenType::ApiKey {
-                if let Ok(id) = Uuid::parse_str(&hit.principal.credential.id) {
-                    state.usage.record(UsedCredential::ApiKey(id), now);
+            if let Ok(id) = Uuid::parse_str(&hit.principal.credential.id) {
+                match hit.token_type {
+                    TokenType::ApiKey => state.usage.record(UsedCredential::ApiKey(id), now),
+                    TokenType::PersonalAccessToken => {
+                        state.usage.record(UsedCredential::Pat(id), now)
+                    }
+                    TokenType::AccessToken | TokenType::RefreshToken => {}
                 }
             }
             return Ok(hit);
@@ -105,11 +109,9 @@ pub async fn inspect(
                 api_keys::inspect(state, secret, now).await?
             }
             SecretKind::RefreshToken => sessions::inspect_refresh_token(state, secret, now).await?,
-            // Client secrets authenticate clients, they are not tokens;
-            // personal access tokens (#5) resolve here once they exist.
-            SecretKind::ClientSecret | SecretKind::PersonalAccessToken => {
-                return Err(AppError::Unauthenticated)
-            }
+            SecretKind::PersonalAccessToken => pats::inspect(state, secret, now).await?,
+            // Client secrets authenticate clients; they are not tokens.
+            SecretKind::ClientSecret => return Err(AppError::Unauthenticated),
         },
     });
     if cacheable {

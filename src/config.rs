@@ -114,6 +114,14 @@ pub struct RawSettings {
     /// Cache resolved credentials in memory (invalidated on every change, on every node).
     #[arg(long, env = "TRIDENT_CREDENTIAL_CACHE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub credential_cache: bool,
+    /// Longest lifetime a personal access token may be given, in days.
+    #[arg(
+        long,
+        env = "TRIDENT_PAT_MAX_LIFETIME_DAYS",
+        default_value_t = 366,
+        global = true
+    )]
+    pub pat_max_lifetime_days: u32,
     /// Log format: `text` or `json`.
     #[arg(
         long,
@@ -170,6 +178,7 @@ pub struct Settings {
     pub allow_registration: bool,
     pub api_key_on_user_create: bool,
     pub credential_cache: bool,
+    pub pat_max_lifetime_days: u32,
     pub log_format: LogFormat,
     pub login_attempts_per_minute: u32,
     pub password_hash_concurrency: usize,
@@ -307,6 +316,12 @@ impl RawSettings {
                 "must be at least 1",
             ));
         }
+        if !(1..=3660).contains(&self.pat_max_lifetime_days) {
+            return Err(invalid(
+                "TRIDENT_PAT_MAX_LIFETIME_DAYS",
+                "must be between 1 and 3660",
+            ));
+        }
         if self.login_attempts_per_minute == 0 {
             return Err(invalid(
                 "TRIDENT_LOGIN_ATTEMPTS_PER_MINUTE",
@@ -338,6 +353,7 @@ impl RawSettings {
             allow_registration: self.allow_registration,
             api_key_on_user_create: self.api_key_on_user_create,
             credential_cache: self.credential_cache,
+            pat_max_lifetime_days: self.pat_max_lifetime_days,
             log_format,
             login_attempts_per_minute: self.login_attempts_per_minute,
             password_hash_concurrency: or_cores(self.password_hash_concurrency),

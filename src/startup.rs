@@ -17,8 +17,8 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::credentials::password::PasswordHasher;
 use crate::http::{
-    self, api_keys, audit, auth, clients, error, leaked, me, middleware, oauth, ops, roles, users,
-    well_known,
+    self, api_keys, audit, auth, clients, error, leaked, me, middleware, oauth, ops, pats, roles,
+    users, well_known,
 };
 use crate::keys::{KeyRing, MasterKey};
 use crate::metrics::Metrics;
@@ -279,6 +279,16 @@ fn routes(cfg: &mut web::ServiceConfig) {
                     web::resource("/api-keys/{id}")
                         .route(web::get().to(api_keys::get_api_key))
                         .route(web::delete().to(api_keys::revoke_api_key)),
+                )
+                .service(
+                    web::resource("/personal-access-tokens")
+                        .route(web::get().to(pats::list_pats))
+                        .route(web::post().to(pats::create_pat)),
+                )
+                .service(
+                    web::resource("/personal-access-tokens/{id}")
+                        .route(web::get().to(pats::get_pat))
+                        .route(web::delete().to(pats::revoke_pat)),
                 )
                 .service(one(
                     "/api-keys/{id}/rotate",

@@ -80,7 +80,7 @@ pub fn grantable_scopes(
     }
 }
 
-fn owner_id(caller: &Principal) -> Result<Uuid, AppError> {
+pub fn owner_id(caller: &Principal) -> Result<Uuid, AppError> {
     if caller.principal.kind != PrincipalKind::User {
         return Err(AppError::Forbidden("a user credential".into()));
     }

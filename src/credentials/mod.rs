@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod clients;
 mod format;
 pub mod password;
+pub mod pats;
 pub mod sessions;
 pub mod usage;
 

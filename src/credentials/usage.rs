@@ -9,11 +9,12 @@ use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
-use crate::store::{api_keys, StoreError};
+use crate::store::{api_keys, personal_access_tokens, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum UsedCredential {
     ApiKey(Uuid),
+    Pat(Uuid),
 }
 
 #[derive(Default)]
@@ -37,6 +38,7 @@ impl UsageTracker {
         for (credential, at) in &batch {
             match credential {
                 UsedCredential::ApiKey(id) => api_keys::touch(db, *id, *at).await?,
+                UsedCredential::Pat(id) => personal_access_tokens::touch(db, *id, *at).await?,
             }
         }
         Ok(batch.len())

@@ -3,7 +3,9 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{api_keys, audit, auth, clients, leaked, me, oauth, ops, roles, users, well_known};
+use super::{
+    api_keys, audit, auth, clients, leaked, me, oauth, ops, pats, roles, users, well_known,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,6 +19,7 @@ use super::{api_keys, audit, auth, clients, leaked, me, oauth, ops, roles, users
         clients::list_clients, clients::create_client, clients::get_client, clients::update_client, clients::delete_client, clients::rotate_client_secret,
         oauth::issue_token, oauth::introspect_token, oauth::revoke_token, oauth::get_metadata,
         leaked::revoke_leaked_credentials,
+        pats::list_pats, pats::create_pat, pats::get_pat, pats::revoke_pat,
         audit::list_audit_events,
         well_known::get_jwks,
         ops::check_health, ops::check_readiness, ops::export_metrics,

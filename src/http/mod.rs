@@ -13,6 +13,7 @@ pub mod middleware;
 pub mod oauth;
 pub mod ops;
 pub mod pagination;
+pub mod pats;
 pub mod roles;
 pub mod users;
 pub mod well_known;

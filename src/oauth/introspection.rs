@@ -17,7 +17,9 @@ use crate::domain::{
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::audit::{self, AuditEvent, Outcome};
-use crate::store::{api_keys, clients as client_store, refresh_tokens, revoked_jtis};
+use crate::store::{
+    api_keys, clients as client_store, personal_access_tokens, refresh_tokens, revoked_jtis,
+};
 
 pub const INTROSPECT_SCOPE: &str = "tokens:introspect";
 
@@ -233,8 +235,18 @@ pub async fn revoke(state: &AppState, caller: &Principal, token: &str) -> Result
                     _ => None,
                 }
             }
-            // Personal access tokens (#5) are revoked here once they exist.
-            SecretKind::PersonalAccessToken | SecretKind::ClientSecret => None,
+            SecretKind::PersonalAccessToken => {
+                match personal_access_tokens::find_by_digest(db, secret.digest().as_bytes()).await?
+                {
+                    Some(pat) if owns(caller, PrincipalKind::User, &pat.user_id.to_string()) => {
+                        personal_access_tokens::revoke(db, pat.id, now)
+                            .await?
+                            .then(|| ("personal_access_token", pat.id.to_string()))
+                    }
+                    _ => None,
+                }
+            }
+            SecretKind::ClientSecret => None,
         },
         PresentedCredential::AccessToken(jwt_text) => {
             match jwt::verify(&state.keys, db, jwt_text, &state.settings.issuer, now).await {
@@ -365,7 +377,15 @@ async fn leaked_opaque(
                     Some(client.to_string()),
                 )
             }),
-        // Personal access tokens (#5) are handled here once they exist.
-        SecretKind::PersonalAccessToken => None,
+        SecretKind::PersonalAccessToken => {
+            match personal_access_tokens::find_by_digest(db, digest.as_bytes()).await? {
+                Some(pat) if personal_access_tokens::revoke(db, pat.id, now).await? => Some((
+                    "personal_access_token",
+                    pat.id.to_string(),
+                    Some(pat.user_id.to_string()),
+                )),
+                _ => None,
+            }
+        }
     })
 }

@@ -116,6 +116,7 @@ pub fn test_settings(database_url: &str, master_key: &str, admin: &TestUser) -> 
         allow_registration: false,
         api_key_on_user_create: true,
         credential_cache: true,
+        pat_max_lifetime_days: 366,
         log_format: "text".into(),
         login_attempts_per_minute: 1_000,
         password_hash_concurrency: 2,
@@ -511,4 +512,36 @@ impl TestApp {
             client_secret: body["client_secret"].as_str().unwrap().to_owned(),
         }
     }
+}
+
+impl TestApp {
+    /// `POST` a form to `url` (from [`TestApp::url`], or another node's address) with `headers`.
+    pub async fn post_form_to(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        form: &[(&str, &str)],
+    ) -> Response {
+        let mut request = self.client.post(url).form(form);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.unwrap()
+    }
+}
+
+/// Starts another server on `app`'s database, as a second `trident serve` node
+/// would: same database, master key and issuer (a cluster shares one issuer, so
+/// each node accepts the JWTs the others sign). The administrator exists already,
+/// so bootstrapping is a no-op. Returns the node's base address.
+pub async fn spawn_node(app: &TestApp) -> String {
+    let mut raw = test_settings(&app.database_url, &app.master_key, &app.admin);
+    raw.issuer = Some(app.address.clone());
+    let settings = raw.validate().expect("valid settings for a second node");
+    let node = Application::build(settings, Arc::new(SystemClock))
+        .await
+        .expect("the second node starts");
+    let address = format!("http://127.0.0.1:{}", node.port());
+    tokio::spawn(node.run_until_stopped());
+    address
 }

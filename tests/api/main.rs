@@ -8,6 +8,7 @@ mod helpers;
 mod jwt;
 mod m2m;
 mod ops;
+mod pats;
 mod roles;
 mod sessions;
 mod smoke;

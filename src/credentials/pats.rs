@@ -1,0 +1,189 @@
+//! Personal access tokens: a user delegates a chosen subset of its permissions,
+//! for a bounded time. Effective scopes are the token's own ∩ the owner's
+//! *current* permissions.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::TransactionTrait;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::api_keys::{grantable_scopes, owner_id};
+use super::sessions::user_ref;
+use super::usage::UsedCredential;
+use super::{validate_name, OpaqueSecret, SecretKind};
+use crate::authn::{Inspection, TokenType};
+use crate::domain::{CredentialKind, CredentialRef, Principal, ScopeSet};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::store::audit::{self, AuditEvent, Outcome};
+use crate::store::personal_access_tokens::{self as store, NewPat, Pat};
+use crate::store::{users, Page};
+
+pub struct NewToken {
+    pub name: String,
+    pub scopes: ScopeSet,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// `active`, `expired` or `revoked`.
+pub fn status(token: &Pat, now: DateTime<Utc>) -> &'static str {
+    if token.revoked_at.is_some() {
+        "revoked"
+    } else if token.expires_at <= now {
+        "expired"
+    } else {
+        "active"
+    }
+}
+
+pub async fn create(
+    state: &AppState,
+    caller: &Principal,
+    token: NewToken,
+) -> Result<(Pat, OpaqueSecret), AppError> {
+    caller.require("tokens:write")?;
+    let user_id = owner_id(caller)?;
+    let now = state.clock.now();
+    validate_name(&token.name)?;
+    if token.scopes.is_empty() {
+        return Err(AppError::validation("scopes", "choose at least one scope"));
+    }
+    let scopes = grantable_scopes(caller, Some(token.scopes))?.unwrap_or_default();
+    let max = Duration::days(i64::from(state.settings.pat_max_lifetime_days));
+    if token.expires_at <= now {
+        return Err(AppError::validation("expires_at", "must be in the future"));
+    }
+    if token.expires_at > now + max {
+        return Err(AppError::validation(
+            "expires_at",
+            format!("at most {} days ahead", max.num_days()),
+        ));
+    }
+    let secret = OpaqueSecret::generate(SecretKind::PersonalAccessToken);
+    let txn = state.db.write().begin().await?;
+    let row = store::insert(
+        &txn,
+        NewPat {
+            user_id,
+            name: &token.name,
+            secret: &secret,
+            scopes: &scopes,
+            expires_at: token.expires_at,
+            now,
+        },
+    )
+    .await?;
+    audit::record(
+        &txn,
+        AuditEvent::new("pat.create", Outcome::Success)
+            .actor(&caller.principal)
+            .target("personal_access_token", row.id.to_string())
+            .details(json!({ "scopes": row.scopes, "expires_at": row.expires_at })),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((row, secret))
+}
+
+pub async fn list(
+    state: &AppState,
+    caller: &Principal,
+    before: Option<Uuid>,
+    limit: u64,
+) -> Result<Page<Pat>, AppError> {
+    caller.require("tokens:read")?;
+    let user_id = owner_id(caller)?;
+    Ok(store::list(state.db.read(), user_id, before, limit).await?)
+}
+
+/// One of the caller's own tokens; anyone else's is "not found".
+async fn own_token(
+    caller: &Principal,
+    id: Uuid,
+    db: &impl sea_orm::ConnectionTrait,
+) -> Result<Pat, AppError> {
+    store::find(db, id)
+        .await?
+        .filter(|t| caller.is_user(&t.user_id.to_string()))
+        .ok_or(AppError::NotFound)
+}
+
+pub async fn get(state: &AppState, caller: &Principal, id: Uuid) -> Result<Pat, AppError> {
+    caller.require("tokens:read")?;
+    own_token(caller, id, state.db.read()).await
+}
+
+pub async fn revoke(state: &AppState, caller: &Principal, id: Uuid) -> Result<(), AppError> {
+    caller.require("tokens:write")?;
+    let now = state.clock.now();
+    let txn = state.db.write().begin().await?;
+    let token = own_token(caller, id, &txn).await?;
+    if store::revoke(&txn, token.id, now).await? {
+        audit::record(
+            &txn,
+            AuditEvent::new("pat.revoke", Outcome::Success)
+                .actor(&caller.principal)
+                .target("personal_access_token", token.id.to_string()),
+            now,
+        )
+        .await?;
+    }
+    state.commit_credential_change(txn).await?;
+    Ok(())
+}
+
+/// Inspects a presented PAT: its owner, effective scopes and metadata, or one uniform refusal.
+pub async fn inspect(
+    state: &AppState,
+    secret: &OpaqueSecret,
+    now: DateTime<Utc>,
+) -> Result<Inspection, AppError> {
+    let db = state.db.read();
+    let token = store::find_by_digest(db, secret.digest().as_bytes())
+        .await?
+        .filter(|t| status(t, now) == "active")
+        .ok_or(AppError::Unauthenticated)?;
+    let user = users::find(db, token.user_id)
+        .await?
+        .filter(|u| !u.disabled)
+        .ok_or(AppError::Unauthenticated)?;
+    let grants = users::grants(db, user.id).await?;
+    let scopes = ScopeSet::parse_delimited(&token.scopes)
+        .map_err(|_| AppError::Unauthenticated)?
+        .intersection(&grants.permissions);
+    if token.last_used_at.is_none() {
+        let db = state.db.write();
+        if store::mark_first_use(db, token.id, now).await? {
+            audit::record(
+                db,
+                AuditEvent::new("pat.first_use", Outcome::Success)
+                    .target("personal_access_token", token.id.to_string())
+                    .details(json!({ "user_id": token.user_id })),
+                now,
+            )
+            .await?;
+        }
+    } else {
+        state.usage.record(UsedCredential::Pat(token.id), now);
+    }
+    Ok(Inspection {
+        principal: Principal {
+            principal: user_ref(&user),
+            credential: CredentialRef {
+                kind: CredentialKind::PersonalAccessToken,
+                id: token.id.to_string(),
+                environment: None,
+            },
+            scopes,
+            roles: grants.roles,
+        },
+        token_type: TokenType::PersonalAccessToken,
+        expires_at: Some(token.expires_at),
+        issued_at: Some(token.created_at),
+        not_before: None,
+        jti: None,
+        audience: None,
+        client_id: None,
+    })
+}
