@@ -265,3 +265,83 @@ async fn losing_a_role_narrows_every_pat_at_once_and_use_is_audited() {
         assert!(!events.to_string().contains(pat["token"].as_str().unwrap()));
     }
 }
+
+async fn introspect(app: &TestApp, caller: &str, token: &str) -> Value {
+    let response = app
+        .client
+        .post(app.url("/oauth/introspect"))
+        .header("Authorization", caller)
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_pat_is_introspected_revokes_itself_and_can_be_reported_as_leaked() {
+    let app = spawn_app().await;
+    let admin = app.admin_auth().await;
+    let user = app.seed_user(&["user"]).await;
+    let auth = app.auth_for(&user).await;
+    let pat = mint_ok(
+        &app,
+        &auth,
+        json!({"name": "ci", "scopes": ["tokens:read"], "expires_in_days": 7}),
+    )
+    .await;
+    let secret = pat["token"].as_str().unwrap();
+
+    let answer = introspect(&app, &admin, secret).await;
+    assert_eq!(answer["active"], true);
+    assert_eq!(answer["token_type"], "personal_access_token");
+    assert_eq!(answer["scope"], "tokens:read");
+    assert_eq!(answer["sub"], user.id.as_str());
+    assert_eq!(answer["username"], user.username.as_str());
+    assert_eq!(answer["credential_id"], pat["id"]);
+    assert_eq!(
+        answer["exp"],
+        json!(
+            chrono::DateTime::parse_from_rfc3339(pat["expires_at"].as_str().unwrap())
+                .unwrap()
+                .timestamp()
+        )
+    );
+
+    // A PAT may revoke itself (RFC 7009).
+    let revoked = app
+        .client
+        .post(app.url("/oauth/revoke"))
+        .header("Authorization", bearer(&pat))
+        .form(&[("token", secret)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    assert_eq!(
+        introspect(&app, &admin, secret).await,
+        json!({"active": false})
+    );
+    assert_eq!(app.get_me(&bearer(&pat)).await.status(), 401);
+
+    let leaked = mint_ok(
+        &app,
+        &auth,
+        json!({"name": "pasted", "scopes": ["tokens:read"], "expires_in_days": 7}),
+    )
+    .await;
+    let report = app
+        .client
+        .post(app.url("/api/v1/credentials/revoke"))
+        .json(&json!({"credentials": [leaked["token"], "tri_pat_not-a-real-token"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(report.status(), 202);
+    assert_eq!(
+        app.get_me(&bearer(&leaked)).await.status(),
+        401,
+        "a reported PAT is revoked"
+    );
+}
