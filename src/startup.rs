@@ -15,6 +15,7 @@ use crate::accounts;
 use crate::authn::InspectionCache;
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::credentials::clients::ClientCache;
 use crate::credentials::password::PasswordHasher;
 use crate::http::{
     self, api_keys, audit, auth, clients, error, leaked, me, middleware, oauth, ops, pats, roles,
@@ -53,6 +54,7 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
         usage: Default::default(),
         // PostgreSQL: off until this node listens for other nodes' changes.
         inspections: InspectionCache::new(db_is_sqlite && settings.credential_cache),
+        clients: ClientCache::new(db_is_sqlite && settings.credential_cache),
         settings: Arc::new(settings),
     };
     accounts::bootstrap_admin(&state)
@@ -113,14 +115,12 @@ async fn listen_for_changes(state: web::Data<AppState>) {
         match PgListener::connect_with(&pool).await {
             Ok(mut listener) => match listener.listen(CHANGES_CHANNEL).await {
                 Ok(()) => {
-                    state
-                        .inspections
-                        .set_enabled(state.settings.credential_cache);
+                    state.set_credential_caches(state.settings.credential_cache);
                     // `try_recv` answers `Ok(None)` when the connection was lost.
                     while let Ok(Some(_)) = listener.try_recv().await {
-                        state.inspections.invalidate_all();
+                        state.forget_credentials();
                     }
-                    state.inspections.set_enabled(false);
+                    state.set_credential_caches(false);
                     tracing::warn!("lost the PostgreSQL LISTEN connection; credential cache bypassed until it is back");
                 }
                 Err(e) => tracing::warn!(error = %e, "LISTEN failed"),

@@ -7,6 +7,7 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, TransactionTrait};
 use crate::authn::InspectionCache;
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::credentials::clients::ClientCache;
 use crate::credentials::password::PasswordHasher;
 use crate::credentials::usage::UsageTracker;
 use crate::keys::KeyRing;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub usage: UsageTracker,
     /// Resolved credentials; see `cache` for the rules that keep it correct.
     pub inspections: InspectionCache,
+    /// Authenticated clients (callers of the OAuth endpoints), under the same rules.
+    pub clients: ClientCache,
 }
 
 /// The PostgreSQL channel on which nodes announce credential changes.
@@ -46,8 +49,20 @@ impl AppState {
                 .await?;
         }
         txn.commit().await?;
-        self.inspections.invalidate_all();
+        self.forget_credentials();
         Ok(())
+    }
+
+    /// Clears every credential cache of this node.
+    pub fn forget_credentials(&self) {
+        self.inspections.invalidate_all();
+        self.clients.invalidate_all();
+    }
+
+    /// Turns the credential caches on or off (each also cleared).
+    pub fn set_credential_caches(&self, enabled: bool) {
+        self.inspections.set_enabled(enabled);
+        self.clients.set_enabled(enabled);
     }
 
     /// The same for a change made outside an explicit transaction.

@@ -2,19 +2,25 @@
 //! rotation, and client authentication (RFC 6749 §2.3.1). An unknown client and
 //! a wrong secret cost the same work and fail the same way.
 
-use chrono::Duration;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
 use entity::clients::Model as Client;
 use sea_orm::TransactionTrait;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{random_base62, validate_name, Digest, OpaqueSecret, SecretKind};
+use crate::cache::CredentialCache;
 use crate::config::{MAX_CLIENT_TOKEN_TTL_SECS, MIN_CLIENT_TOKEN_TTL_SECS};
-use crate::domain::{PrincipalKind, PrincipalRef, RoleName};
+use crate::domain::{
+    CredentialKind, CredentialRef, Principal, PrincipalKind, PrincipalRef, RoleName,
+};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::audit::{self, AuditEvent, Outcome};
 use crate::store::clients::{self, ClientChanges, ClientRecord, NewClient};
+use crate::store::users::Grants;
 use crate::store::Page;
 
 pub const CLIENT_ID_PREFIX: &str = "cli_";
@@ -230,13 +236,14 @@ fn retry_after(wait: Duration) -> ClientAuthError {
     }
 }
 
-/// Authenticates a client by id and secret (RFC 6749 §2.3.1).
+/// Authenticates a client by id and secret (RFC 6749 §2.3.1); also says until
+/// when the matching secret works (`None`: until rotated).
 pub async fn authenticate(
     state: &AppState,
     client_id: &str,
     presented_secret: &str,
     source_ip: Option<&str>,
-) -> Result<Client, ClientAuthError> {
+) -> Result<(Client, Option<DateTime<Utc>>), ClientAuthError> {
     let now = state.clock.now();
     let keys = throttle_keys(client_id, source_ip);
     for key in &keys {
@@ -260,14 +267,18 @@ pub async fn authenticate(
         .filter(|s| s.kind() == SecretKind::ClientSecret)
         .map_or(Digest([0; 32]), |s| s.digest());
     let mut matched = false;
+    let mut secret_expires_at = None;
     for secret in &secrets {
-        matched |= presented.verify(&secret.digest);
+        if presented.verify(&secret.digest) {
+            matched = true;
+            secret_expires_at = secret.expires_at;
+        }
     }
     if secrets.is_empty() {
         let _ = presented.verify(&[0xff; 32]);
     }
     match client {
-        Some(client) if matched && !client.disabled => Ok(client),
+        Some(client) if matched && !client.disabled => Ok((client, secret_expires_at)),
         _ => {
             for key in &keys {
                 let _ = state.client_auth_limiter.check(key, now);
@@ -293,4 +304,55 @@ pub fn token_ttl(state: &AppState, client: &Client) -> Duration {
         .unwrap_or_else(|| {
             Duration::from_std(state.settings.client_token_ttl).unwrap_or(Duration::minutes(15))
         })
+}
+
+/// A client that proved its secret, with what it may currently do.
+pub struct AuthenticatedClient {
+    pub client: Client,
+    pub grants: Grants,
+}
+
+impl AuthenticatedClient {
+    /// The client as the caller of an endpoint, authenticated by its secret.
+    pub fn principal(&self) -> Principal {
+        Principal {
+            principal: client_ref(&self.client),
+            credential: CredentialRef {
+                kind: CredentialKind::ClientSecret,
+                id: self.client.client_id.clone(),
+                environment: None,
+            },
+            scopes: self.grants.permissions.clone(),
+            roles: self.grants.roles.clone(),
+        }
+    }
+}
+
+pub type ClientCache = CredentialCache<AuthenticatedClient>;
+
+/// [`authenticate`] and the client's grants, from the cache when warm: resource
+/// servers authenticate on every introspection call, and this keeps it to a hash.
+pub async fn authenticate_cached(
+    state: &AppState,
+    client_id: &str,
+    secret: &str,
+    source_ip: Option<&str>,
+) -> Result<Arc<AuthenticatedClient>, ClientAuthError> {
+    let now = state.clock.now();
+    let key = ClientCache::key(&[b"client", client_id.as_bytes(), secret.as_bytes()]);
+    if let Some(hit) = state.clients.get(&key, now) {
+        return Ok(hit);
+    }
+    let generation = state.clients.generation();
+    let (client, secret_expires_at) = authenticate(state, client_id, secret, source_ip).await?;
+    let grants = clients::grants(state.db.read(), client.id).await?;
+    let authenticated = Arc::new(AuthenticatedClient { client, grants });
+    state.clients.insert(
+        key,
+        authenticated.clone(),
+        secret_expires_at,
+        generation,
+        now,
+    );
+    Ok(authenticated)
 }

@@ -79,3 +79,20 @@ impl From<crate::store::StoreError> for OAuthError {
         OAuthError::ServerError(anyhow::Error::new(err))
     }
 }
+
+impl OAuthError {
+    /// A failed client authentication, as RFC 6749 §5.2 reports it.
+    pub fn from_client_auth(
+        err: crate::credentials::clients::ClientAuthError,
+        basic: bool,
+    ) -> Self {
+        use crate::credentials::clients::ClientAuthError;
+        match err {
+            ClientAuthError::Failed => OAuthError::InvalidClient { basic },
+            ClientAuthError::Throttled { retry_after } => {
+                OAuthError::TooManyRequests { retry_after }
+            }
+            ClientAuthError::Unexpected(e) => OAuthError::ServerError(e),
+        }
+    }
+}

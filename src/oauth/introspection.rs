@@ -9,11 +9,9 @@ use super::error::OAuthError;
 use super::jwt::{self, Audience};
 use super::token::{ClientCredentials, Params};
 use crate::authn::{self, Inspection, PresentedCredential, TokenType};
-use crate::credentials::clients::{self, client_ref, ClientAuthError};
+use crate::credentials::clients;
 use crate::credentials::{OpaqueSecret, SecretKind};
-use crate::domain::{
-    CredentialKind, CredentialRef, Environment, Principal, PrincipalKind, PrincipalRef,
-};
+use crate::domain::{Environment, Principal, PrincipalKind, PrincipalRef};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::audit::{self, AuditEvent, Outcome};
@@ -53,33 +51,15 @@ pub async fn authenticate_caller(
     });
     if basic.is_some() || params.get("client_secret").is_some() {
         let credentials = ClientCredentials::from_request(basic, params)?;
-        let client = clients::authenticate(
+        let authenticated = clients::authenticate_cached(
             state,
             &credentials.client_id,
             &credentials.secret,
             auth.source_ip,
         )
         .await
-        .map_err(|e| match e {
-            ClientAuthError::Failed => OAuthError::InvalidClient {
-                basic: credentials.basic,
-            },
-            ClientAuthError::Throttled { retry_after } => {
-                OAuthError::TooManyRequests { retry_after }
-            }
-            ClientAuthError::Unexpected(e) => OAuthError::ServerError(e),
-        })?;
-        let grants = client_store::grants(state.db.read(), client.id).await?;
-        return Ok(Principal {
-            principal: client_ref(&client),
-            credential: CredentialRef {
-                kind: CredentialKind::ClientSecret,
-                id: client.client_id.clone(),
-                environment: None,
-            },
-            scopes: grants.permissions,
-            roles: grants.roles,
-        });
+        .map_err(|e| OAuthError::from_client_auth(e, credentials.basic))?;
+        return Ok(authenticated.principal());
     }
     let token = match (auth.authorization, auth.api_key_header) {
         (Some(header), None) => header

@@ -14,10 +14,9 @@ use uuid::Uuid;
 
 use super::error::OAuthError;
 use super::jwt::{self, AccessTokenClaims, Audience};
-use crate::credentials::clients::{self, ClientAuthError};
+use crate::credentials::clients;
 use crate::domain::ScopeSet;
 use crate::state::AppState;
-use crate::store::clients as store;
 
 /// Largest token request body accepted.
 pub const MAX_BODY_BYTES: usize = 8 * 1024;
@@ -193,19 +192,15 @@ pub async fn issue(
     let GrantType::ClientCredentials = GrantType::parse(grant)?;
     let credentials = ClientCredentials::from_request(authorization, params)?;
     let basic = credentials.basic;
-    let client = clients::authenticate(
+    let authenticated = clients::authenticate_cached(
         state,
         &credentials.client_id,
         &credentials.secret,
         source_ip,
     )
     .await
-    .map_err(|e| match e {
-        ClientAuthError::Failed => OAuthError::InvalidClient { basic },
-        ClientAuthError::Throttled { retry_after } => OAuthError::TooManyRequests { retry_after },
-        ClientAuthError::Unexpected(e) => OAuthError::ServerError(e),
-    })?;
-    let grants = store::grants(state.db.read(), client.id).await?;
+    .map_err(|e| OAuthError::from_client_auth(e, basic))?;
+    let (client, grants) = (&authenticated.client, &authenticated.grants);
     let scope = match params.get("scope") {
         None => grants.permissions.clone(),
         Some(requested) => {
@@ -221,7 +216,7 @@ pub async fn issue(
     };
     let aud = audience(state, params)?;
     let now = state.clock.now();
-    let ttl: Duration = clients::token_ttl(state, &client);
+    let ttl: Duration = clients::token_ttl(state, client);
     let claims = AccessTokenClaims {
         iss: state.settings.issuer.clone(),
         sub: client.client_id.clone(),
@@ -232,7 +227,7 @@ pub async fn issue(
         jti: Uuid::new_v4().to_string(),
         client_id: client.client_id.clone(),
         scope: scope.to_string(),
-        roles: grants.roles,
+        roles: grants.roles.clone(),
         username: None,
         sid: None,
     };
