@@ -19,7 +19,8 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::api_keys::{self, NewApiKey};
 use crate::store::audit::{self, AuditEvent, Outcome};
-use crate::store::{users, Page};
+use crate::store::owned::{self, Owned};
+use crate::store::Page;
 
 /// Default time the old key keeps working after a rotation.
 pub const DEFAULT_GRACE: Duration = Duration::hours(24);
@@ -293,16 +294,19 @@ pub async fn inspect(
     secret: &OpaqueSecret,
     now: DateTime<Utc>,
 ) -> Result<Inspection, AppError> {
-    let db = state.db.read();
-    let key = api_keys::find_by_digest(db, secret.digest().as_bytes())
-        .await?
-        .filter(|k| status(k, now) == "active")
-        .ok_or(AppError::Unauthenticated)?;
-    let user = users::find(db, key.user_id)
-        .await?
-        .filter(|u| !u.disabled)
-        .ok_or(AppError::Unauthenticated)?;
-    let grants = users::grants(db, user.id).await?;
+    let Owned {
+        credential: key,
+        owner: user,
+        grants,
+    } = owned::find_by_digest::<entity::api_keys::Entity>(
+        state.db.read(),
+        entity::api_keys::Column::Digest,
+        entity::api_keys::Column::UserId,
+        secret.digest().as_bytes(),
+    )
+    .await?
+    .filter(|o| status(&o.credential, now) == "active" && !o.owner.disabled)
+    .ok_or(AppError::Unauthenticated)?;
     let scopes = match key.scopes.as_deref() {
         Some(own) => ScopeSet::parse_delimited(own)
             .map_err(|_| AppError::Unauthenticated)?

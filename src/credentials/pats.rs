@@ -16,8 +16,9 @@ use crate::domain::{CredentialKind, CredentialRef, Principal, ScopeSet};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::audit::{self, AuditEvent, Outcome};
+use crate::store::owned::{self, Owned};
 use crate::store::personal_access_tokens::{self as store, NewPat, Pat};
-use crate::store::{users, Page};
+use crate::store::Page;
 
 pub struct NewToken {
     pub name: String,
@@ -139,16 +140,19 @@ pub async fn inspect(
     secret: &OpaqueSecret,
     now: DateTime<Utc>,
 ) -> Result<Inspection, AppError> {
-    let db = state.db.read();
-    let token = store::find_by_digest(db, secret.digest().as_bytes())
-        .await?
-        .filter(|t| status(t, now) == "active")
-        .ok_or(AppError::Unauthenticated)?;
-    let user = users::find(db, token.user_id)
-        .await?
-        .filter(|u| !u.disabled)
-        .ok_or(AppError::Unauthenticated)?;
-    let grants = users::grants(db, user.id).await?;
+    let Owned {
+        credential: token,
+        owner: user,
+        grants,
+    } = owned::find_by_digest::<entity::personal_access_tokens::Entity>(
+        state.db.read(),
+        entity::personal_access_tokens::Column::Digest,
+        entity::personal_access_tokens::Column::UserId,
+        secret.digest().as_bytes(),
+    )
+    .await?
+    .filter(|o| status(&o.credential, now) == "active" && !o.owner.disabled)
+    .ok_or(AppError::Unauthenticated)?;
     let scopes = ScopeSet::parse_delimited(&token.scopes)
         .map_err(|_| AppError::Unauthenticated)?
         .intersection(&grants.permissions);

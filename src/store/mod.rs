@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod clients;
 mod db;
+pub mod owned;
 pub mod personal_access_tokens;
 pub mod refresh_tokens;
 pub mod revoked_jtis;

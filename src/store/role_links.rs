@@ -88,15 +88,20 @@ impl<E: EntityTrait> RoleLinks<E> {
             .into_tuple()
             .all(db)
             .await?;
-        let mut roles: Vec<String> = rows.iter().map(|(role, _)| role.clone()).collect();
-        roles.sort();
-        roles.dedup();
-        // Stored permissions were validated on the way in; one that no longer parses grants nothing.
-        let permissions = rows
-            .iter()
-            .filter_map(|(_, p)| p.as_deref())
-            .filter_map(|p| Scope::parse(p).ok())
-            .collect();
-        Ok(Grants { roles, permissions })
+        Ok(grants_from(rows))
     }
+}
+
+/// Grants from (role, permission) rows of a join; a role without permissions comes with `None`.
+pub fn grants_from(rows: Vec<(String, Option<String>)>) -> Grants {
+    let mut roles: Vec<String> = rows.iter().map(|(role, _)| role.clone()).collect();
+    roles.sort();
+    roles.dedup();
+    // Stored permissions were validated on the way in; one that no longer parses grants nothing.
+    let permissions = rows
+        .iter()
+        .filter_map(|(_, p)| p.as_deref())
+        .filter_map(|p| Scope::parse(p).ok())
+        .collect();
+    Grants { roles, permissions }
 }
