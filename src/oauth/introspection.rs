@@ -238,8 +238,9 @@ pub async fn revoke(state: &AppState, caller: &Principal, token: &str) -> Result
                     };
                     match (mine, jwt_expiry(claims.exp)) {
                         (true, Some(expires_at)) => {
-                            revoked_jtis::revoke(db, &claims.jti, expires_at, now).await?;
-                            Some(("access_token", claims.jti))
+                            revoked_jtis::revoke(db, &claims.jti, expires_at, now)
+                                .await?
+                                .then_some(("access_token", claims.jti))
                         }
                         _ => None,
                     }
@@ -290,10 +291,9 @@ pub async fn revoke_leaked(
             PresentedCredential::AccessToken(token) => {
                 match jwt::verify(&state.keys, db, token, &state.settings.issuer, now).await {
                     Ok(claims) => match jwt_expiry(claims.exp) {
-                        Some(expires_at) => {
-                            revoked_jtis::revoke(db, &claims.jti, expires_at, now).await?;
-                            Some(("access_token", claims.jti, Some(claims.sub)))
-                        }
+                        Some(expires_at) => revoked_jtis::revoke(db, &claims.jti, expires_at, now)
+                            .await?
+                            .then_some(("access_token", claims.jti, Some(claims.sub))),
                         None => None,
                     },
                     Err(jwt::JwtError::Unexpected(e)) => return Err(AppError::Unexpected(e)),

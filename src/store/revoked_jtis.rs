@@ -9,13 +9,14 @@ use sea_orm::{
 
 use super::StoreError;
 
+/// Adds `jti` to the deny-list; true when it was not there yet.
 pub async fn revoke(
     db: &impl ConnectionTrait,
     jti: &str,
     expires_at: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    Entity::insert(revoked_jtis::ActiveModel {
+) -> Result<bool, StoreError> {
+    let inserted = Entity::insert(revoked_jtis::ActiveModel {
         jti: Set(jti.to_owned()),
         expires_at: Set(expires_at),
         revoked_at: Set(now),
@@ -23,7 +24,7 @@ pub async fn revoke(
     .on_conflict(OnConflict::column(Column::Jti).do_nothing().to_owned())
     .exec_without_returning(db)
     .await?;
-    Ok(())
+    Ok(inserted == 1)
 }
 
 pub async fn is_revoked(db: &impl ConnectionTrait, jti: &str) -> Result<bool, StoreError> {

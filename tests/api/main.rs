@@ -4,11 +4,15 @@
 mod api_keys;
 mod bad_input;
 mod cli;
+mod credential_cache;
 mod helpers;
+mod introspection;
 mod jwt;
 mod m2m;
 mod ops;
 mod pats;
+mod resource_servers;
+mod revocation;
 mod roles;
 mod sessions;
 mod smoke;
