@@ -201,6 +201,7 @@ async fn client_principal(
     let client = clients::find_by_client_id(db, &claims.client_id)
         .await?
         .filter(|c| !c.disabled)
+        .filter(|c| claims.gen.unwrap_or(0) == c.token_generation)
         .ok_or(AppError::Unauthenticated)?;
     let grants = clients::grants(db, client.id).await?;
     let token_scopes =

@@ -10,6 +10,9 @@ pub struct Model {
     pub name: String,
     pub disabled: bool,
     pub access_token_ttl_seconds: Option<i64>,
+    /// Carried by every access token as `gen`; raised when the client is disabled or
+    /// a secret leaks, so tokens issued before are refused even after re-enabling.
+    pub token_generation: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

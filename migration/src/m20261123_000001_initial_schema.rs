@@ -250,6 +250,12 @@ async fn create_principals(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
                         .big_integer()
                         .null(),
                 )
+                .col(
+                    ColumnDef::new(Clients::TokenGeneration)
+                        .big_integer()
+                        .not_null()
+                        .default(0),
+                )
                 .col(ts(Clients::CreatedAt))
                 .col(ts(Clients::UpdatedAt))
                 .to_owned(),
@@ -613,6 +619,7 @@ enum Clients {
     Name,
     Disabled,
     AccessTokenTtlSeconds,
+    TokenGeneration,
     CreatedAt,
     UpdatedAt,
 }

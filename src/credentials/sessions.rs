@@ -132,6 +132,7 @@ async fn issue_pair(
         roles: grants.roles,
         username: Some(user.username.clone()),
         sid: Some(family.to_string()),
+        gen: None,
     };
     Ok(TokenPair {
         access_token: jwt::sign(&state.keys, &claims)?,

@@ -52,6 +52,10 @@ pub struct AccessTokenClaims {
     /// The refresh-token family (login session) a user session token belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// The client's token generation at issuance, on M2M tokens: disabling the
+    /// client or leaking a secret raises it, and older tokens stop working.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gen: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -163,6 +167,7 @@ mod tests {
             roles: vec![],
             username: None,
             sid: None,
+            gen: None,
         }
     }
 

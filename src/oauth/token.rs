@@ -230,6 +230,7 @@ pub async fn issue(
         roles: grants.roles.clone(),
         username: None,
         sid: None,
+        gen: Some(client.token_generation),
     };
     Ok(TokenResponse {
         access_token: jwt::sign(&state.keys, &claims)?,

@@ -38,6 +38,7 @@ pub async fn insert(
         name: Set(new.name.to_owned()),
         disabled: Set(false),
         access_token_ttl_seconds: Set(new.access_token_ttl_seconds),
+        token_generation: Set(0),
         created_at: Set(new.now),
         updated_at: Set(new.now),
     }
@@ -171,12 +172,16 @@ pub async fn update(
         ensure_roles_exist(db, roles).await?;
         LINKS.set(db, id, roles).await?;
     }
+    let current_generation = client.token_generation;
     let mut active: clients::ActiveModel = client.into();
     if let Some(name) = changes.name {
         active.name = Set(name);
     }
     if let Some(disabled) = changes.disabled {
         active.disabled = Set(disabled);
+        if disabled {
+            active.token_generation = Set(current_generation + 1);
+        }
     }
     if let Some(ttl) = changes.access_token_ttl_seconds {
         active.access_token_ttl_seconds = Set(ttl);
@@ -194,7 +199,8 @@ pub async fn delete(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, StoreEr
         == 1)
 }
 
-/// Ends a secret now (it leaked); returns its client's row id if it was still live.
+/// Ends a leaked secret now, and with it every token the client already holds;
+/// returns the client's row id if the secret was still live.
 pub async fn expire_secret(
     db: &impl ConnectionTrait,
     digest: &[u8],
@@ -213,6 +219,15 @@ pub async fn expire_secret(
     client_secrets::Entity::update_many()
         .col_expr(client_secrets::Column::ExpiresAt, Expr::value(now))
         .filter(client_secrets::Column::Id.eq(secret.id))
+        .exec(db)
+        .await?;
+    // Whoever holds the leaked secret may have bought tokens with it.
+    clients::Entity::update_many()
+        .col_expr(
+            clients::Column::TokenGeneration,
+            Expr::col(clients::Column::TokenGeneration).add(1),
+        )
+        .filter(clients::Column::Id.eq(secret.client_id))
         .exec(db)
         .await?;
     Ok(Some(secret.client_id))

@@ -1945,3 +1945,53 @@ async fn trident_client_create_prints_credentials_that_get_a_token_from_the_runn
         assert_eq!(me["roles"], json!([role]), "case {case}");
     }
 }
+
+#[tokio::test]
+async fn re_enabling_a_client_or_leaking_its_secret_never_revives_old_tokens() {
+    let Fixture {
+        app, admin, client, ..
+    } = fixture().await;
+    let path = format!("/api/v1/clients/{}", client.id);
+    let old = access_token(&token_ok(&app, &client, &[]).await).to_owned();
+    for disabled in [true, false] {
+        let response = app
+            .patch_json(&path, &admin, &json!({"disabled": disabled}))
+            .await;
+        assert_eq!(response.status(), 200);
+    }
+    assert_unauthenticated(
+        app.get_me(&bearer(&old)).await,
+        "a token from before the client was disabled",
+    )
+    .await;
+    let fresh = access_token(&token_ok(&app, &client, &[]).await).to_owned();
+    assert_eq!(
+        app.get_me(&bearer(&fresh)).await.status(),
+        200,
+        "a token issued after re-enabling"
+    );
+
+    // A reported secret ends the tokens bought with it, too.
+    let rotated = app
+        .post_json(
+            &format!("{path}/secrets"),
+            &admin,
+            &json!({"grace_seconds": 0}),
+        )
+        .await;
+    assert_eq!(rotated.status(), 201);
+    let rotated: Value = rotated.json().await.unwrap();
+    let report = app
+        .client
+        .post(app.url("/api/v1/credentials/revoke"))
+        .json(&json!({"credentials": [rotated["client_secret"]]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(report.status(), 202);
+    assert_unauthenticated(
+        app.get_me(&bearer(&fresh)).await,
+        "a token of a client whose secret leaked",
+    )
+    .await;
+}
