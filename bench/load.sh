@@ -356,6 +356,8 @@ run_case() {
 
     # The same database with the cache off: every request pays its lookups.
     CASE="$db, $keys keys, cache off"
+    CASE_DIR="$OUT/$db-$keys-cache-off"
+    mkdir -p "$CASE_DIR"
     start_server "$url" false "$CASE_DIR/server.log"
     table_header "$CASE (TRIDENT_CREDENTIAL_CACHE=false: every request reads the database)"
     healthz
