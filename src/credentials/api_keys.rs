@@ -9,7 +9,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::sessions::user_ref;
-use super::usage::UsedCredential;
+use super::usage::{self, UsedCredential};
 use super::{validate_name, OpaqueSecret, SecretKind};
 use crate::authn::{Inspection, TokenType};
 use crate::domain::{
@@ -273,7 +273,7 @@ pub async fn revoke(state: &AppState, caller: &Principal, id: Uuid) -> Result<()
     let now = state.clock.now();
     let txn = state.db.write().begin().await?;
     let key = visible_key(caller, id, &txn).await?;
-    if api_keys::revoke(&txn, key.id, now).await? {
+    if api_keys::ROWS.revoke(&txn, key.id, now).await? {
         audit::record(
             &txn,
             AuditEvent::new("api_key.revoke", Outcome::Success)
@@ -313,7 +313,14 @@ pub async fn inspect(
             .intersection(&grants.permissions),
         None => grants.permissions,
     };
-    record_use(state, &key, now).await?;
+    usage::record_use(
+        state,
+        UsedCredential::ApiKey(key.id),
+        key.user_id,
+        key.last_used_at.is_none(),
+        now,
+    )
+    .await?;
     Ok(Inspection {
         principal: Principal {
             principal: user_ref(&user),
@@ -333,23 +340,4 @@ pub async fn inspect(
         audience: None,
         client_id: None,
     })
-}
-
-async fn record_use(state: &AppState, key: &ApiKey, now: DateTime<Utc>) -> Result<(), AppError> {
-    if key.last_used_at.is_none() {
-        let db = state.db.write();
-        if api_keys::mark_first_use(db, key.id, now).await? {
-            audit::record(
-                db,
-                AuditEvent::new("api_key.first_use", Outcome::Success)
-                    .target("api_key", key.id.to_string())
-                    .details(json!({ "user_id": key.user_id })),
-                now,
-            )
-            .await?;
-        }
-        return Ok(());
-    }
-    state.usage.record(UsedCredential::ApiKey(key.id), now);
-    Ok(())
 }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::api_keys::{grantable_scopes, owner_id};
 use super::sessions::user_ref;
-use super::usage::UsedCredential;
+use super::usage::{self, UsedCredential};
 use super::{validate_name, OpaqueSecret, SecretKind};
 use crate::authn::{Inspection, TokenType};
 use crate::domain::{CredentialKind, CredentialRef, Principal, ScopeSet};
@@ -120,7 +120,7 @@ pub async fn revoke(state: &AppState, caller: &Principal, id: Uuid) -> Result<()
     let now = state.clock.now();
     let txn = state.db.write().begin().await?;
     let token = own_token(caller, id, &txn).await?;
-    if store::revoke(&txn, token.id, now).await? {
+    if store::ROWS.revoke(&txn, token.id, now).await? {
         audit::record(
             &txn,
             AuditEvent::new("pat.revoke", Outcome::Success)
@@ -156,21 +156,14 @@ pub async fn inspect(
     let scopes = ScopeSet::parse_delimited(&token.scopes)
         .map_err(|_| AppError::Unauthenticated)?
         .intersection(&grants.permissions);
-    if token.last_used_at.is_none() {
-        let db = state.db.write();
-        if store::mark_first_use(db, token.id, now).await? {
-            audit::record(
-                db,
-                AuditEvent::new("pat.first_use", Outcome::Success)
-                    .target("personal_access_token", token.id.to_string())
-                    .details(json!({ "user_id": token.user_id })),
-                now,
-            )
-            .await?;
-        }
-    } else {
-        state.usage.record(UsedCredential::Pat(token.id), now);
-    }
+    usage::record_use(
+        state,
+        UsedCredential::Pat(token.id),
+        token.user_id,
+        token.last_used_at.is_none(),
+        now,
+    )
+    .await?;
     Ok(Inspection {
         principal: Principal {
             principal: user_ref(&user),

@@ -9,6 +9,11 @@ use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
+use serde_json::json;
+
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::store::audit::{self, AuditEvent, Outcome};
 use crate::store::{api_keys, personal_access_tokens, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -37,10 +42,53 @@ impl UsageTracker {
         };
         for (credential, at) in &batch {
             match credential {
-                UsedCredential::ApiKey(id) => api_keys::touch(db, *id, *at).await?,
-                UsedCredential::Pat(id) => personal_access_tokens::touch(db, *id, *at).await?,
+                UsedCredential::ApiKey(id) => api_keys::ROWS.touch(db, *id, *at).await?,
+                UsedCredential::Pat(id) => personal_access_tokens::ROWS.touch(db, *id, *at).await?,
             }
         }
         Ok(batch.len())
     }
+}
+
+/// Records a use of `credential` (owned by `owner`): the first one is written and
+/// audited at once, later ones wait in memory for the next batch.
+pub async fn record_use(
+    state: &AppState,
+    credential: UsedCredential,
+    owner: Uuid,
+    first: bool,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    if !first {
+        state.usage.record(credential, now);
+        return Ok(());
+    }
+    let db = state.db.write();
+    let (claimed, action, kind, id) = match credential {
+        UsedCredential::ApiKey(id) => (
+            api_keys::ROWS.mark_first_use(db, id, now).await?,
+            "api_key.first_use",
+            "api_key",
+            id,
+        ),
+        UsedCredential::Pat(id) => (
+            personal_access_tokens::ROWS
+                .mark_first_use(db, id, now)
+                .await?,
+            "pat.first_use",
+            "personal_access_token",
+            id,
+        ),
+    };
+    if claimed {
+        audit::record(
+            db,
+            AuditEvent::new(action, Outcome::Success)
+                .target(kind, id.to_string())
+                .details(json!({ "user_id": owner })),
+            now,
+        )
+        .await?;
+    }
+    Ok(())
 }

@@ -196,7 +196,8 @@ pub async fn revoke(state: &AppState, caller: &Principal, token: &str) -> Result
             SecretKind::LiveApiKey | SecretKind::TestApiKey => {
                 match api_keys::find_by_digest(db, secret.digest().as_bytes()).await? {
                     Some(key) if owns(caller, PrincipalKind::User, &key.user_id.to_string()) => {
-                        api_keys::revoke(db, key.id, now)
+                        api_keys::ROWS
+                            .revoke(db, key.id, now)
                             .await?
                             .then(|| ("api_key", key.id.to_string()))
                     }
@@ -219,7 +220,8 @@ pub async fn revoke(state: &AppState, caller: &Principal, token: &str) -> Result
                 match personal_access_tokens::find_by_digest(db, secret.digest().as_bytes()).await?
                 {
                     Some(pat) if owns(caller, PrincipalKind::User, &pat.user_id.to_string()) => {
-                        personal_access_tokens::revoke(db, pat.id, now)
+                        personal_access_tokens::ROWS
+                            .revoke(db, pat.id, now)
                             .await?
                             .then(|| ("personal_access_token", pat.id.to_string()))
                     }
@@ -330,7 +332,7 @@ async fn leaked_opaque(
     Ok(match secret.kind() {
         SecretKind::LiveApiKey | SecretKind::TestApiKey => {
             match api_keys::find_by_digest(db, digest.as_bytes()).await? {
-                Some(key) if api_keys::revoke(db, key.id, now).await? => {
+                Some(key) if api_keys::ROWS.revoke(db, key.id, now).await? => {
                     Some(("api_key", key.id.to_string(), Some(key.user_id.to_string())))
                 }
                 _ => None,
@@ -359,7 +361,7 @@ async fn leaked_opaque(
             }),
         SecretKind::PersonalAccessToken => {
             match personal_access_tokens::find_by_digest(db, digest.as_bytes()).await? {
-                Some(pat) if personal_access_tokens::revoke(db, pat.id, now).await? => Some((
+                Some(pat) if personal_access_tokens::ROWS.revoke(db, pat.id, now).await? => Some((
                     "personal_access_token",
                     pat.id.to_string(),
                     Some(pat.user_id.to_string()),

@@ -6,6 +6,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::credential_rows::CredentialRows;
 use super::{Page, StoreError};
 use crate::credentials::OpaqueSecret;
 use crate::domain::ScopeSet;
@@ -83,21 +84,6 @@ pub async fn list(
     Ok(Page::from_rows(rows, limit, |k| k.id.to_string()))
 }
 
-/// Sets `revoked_at` unless already revoked; true when this call revoked it.
-pub async fn revoke(
-    db: &impl ConnectionTrait,
-    id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    let result = Entity::update_many()
-        .col_expr(Column::RevokedAt, Expr::value(now))
-        .filter(Column::Id.eq(id))
-        .filter(Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected == 1)
-}
-
 /// Shortens the key's life to `until` (the end of a rotation's grace period).
 pub async fn expire_at(
     db: &impl ConnectionTrait,
@@ -120,30 +106,9 @@ pub async fn has_successor(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, 
         > 0)
 }
 
-/// Records the first use; true for exactly one caller.
-pub async fn mark_first_use(
-    db: &impl ConnectionTrait,
-    id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    let result = Entity::update_many()
-        .col_expr(Column::LastUsedAt, Expr::value(now))
-        .filter(Column::Id.eq(id))
-        .filter(Column::LastUsedAt.is_null())
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected == 1)
-}
-
-pub async fn touch(
-    db: &impl ConnectionTrait,
-    id: Uuid,
-    at: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    Entity::update_many()
-        .col_expr(Column::LastUsedAt, Expr::value(at))
-        .filter(Column::Id.eq(id))
-        .exec(db)
-        .await?;
-    Ok(())
-}
+/// Revocation and last-use bookkeeping (shared with the other credential table).
+pub const ROWS: CredentialRows<Entity> = CredentialRows {
+    id: Column::Id,
+    revoked_at: Column::RevokedAt,
+    last_used_at: Column::LastUsedAt,
+};

@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod clients;
+pub mod credential_rows;
 mod db;
 pub mod owned;
 pub mod personal_access_tokens;

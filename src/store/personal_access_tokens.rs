@@ -1,9 +1,9 @@
 use chrono::{DateTime, Utc};
 use entity::personal_access_tokens::{self, Column, Entity};
-use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
+use super::credential_rows::CredentialRows;
 use super::{Page, StoreError};
 use crate::credentials::OpaqueSecret;
 use crate::domain::ScopeSet;
@@ -72,45 +72,9 @@ pub async fn list(
     Ok(Page::from_rows(rows, limit, |t| t.id.to_string()))
 }
 
-/// Sets `revoked_at` unless already revoked; true when this call revoked it.
-pub async fn revoke(
-    db: &impl ConnectionTrait,
-    id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    let result = Entity::update_many()
-        .col_expr(Column::RevokedAt, Expr::value(now))
-        .filter(Column::Id.eq(id))
-        .filter(Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected == 1)
-}
-
-/// Records the first use; true for exactly one caller.
-pub async fn mark_first_use(
-    db: &impl ConnectionTrait,
-    id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    let result = Entity::update_many()
-        .col_expr(Column::LastUsedAt, Expr::value(now))
-        .filter(Column::Id.eq(id))
-        .filter(Column::LastUsedAt.is_null())
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected == 1)
-}
-
-pub async fn touch(
-    db: &impl ConnectionTrait,
-    id: Uuid,
-    at: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    Entity::update_many()
-        .col_expr(Column::LastUsedAt, Expr::value(at))
-        .filter(Column::Id.eq(id))
-        .exec(db)
-        .await?;
-    Ok(())
-}
+/// Revocation and last-use bookkeeping (shared with the other credential table).
+pub const ROWS: CredentialRows<Entity> = CredentialRows {
+    id: Column::Id,
+    revoked_at: Column::RevokedAt,
+    last_used_at: Column::LastUsedAt,
+};
