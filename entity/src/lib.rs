@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod audit_events;
+pub mod browser_sessions;
 pub mod client_roles;
 pub mod client_secrets;
 pub mod clients;

@@ -7,6 +7,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::columns::{cascade_fk, digest, index, text, ts, ts_null, uuid_col, uuid_pk};
+
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -74,72 +76,6 @@ impl MigrationTrait for Migration {
         }
         Ok(())
     }
-}
-
-fn ts(col: impl IntoIden + 'static) -> ColumnDef {
-    ColumnDef::new(col)
-        .timestamp_with_time_zone()
-        .not_null()
-        .to_owned()
-}
-
-fn ts_null(col: impl IntoIden + 'static) -> ColumnDef {
-    ColumnDef::new(col)
-        .timestamp_with_time_zone()
-        .null()
-        .to_owned()
-}
-
-fn text(col: impl IntoIden + 'static) -> ColumnDef {
-    ColumnDef::new(col).string().not_null().to_owned()
-}
-
-fn uuid_pk(col: impl IntoIden + 'static) -> ColumnDef {
-    ColumnDef::new(col)
-        .uuid()
-        .not_null()
-        .primary_key()
-        .to_owned()
-}
-
-fn uuid_col(col: impl IntoIden + 'static) -> ColumnDef {
-    ColumnDef::new(col).uuid().not_null().to_owned()
-}
-
-fn digest(col: impl IntoIden + 'static) -> ColumnDef {
-    ColumnDef::new(col)
-        .binary()
-        .not_null()
-        .unique_key()
-        .to_owned()
-}
-
-fn cascade_fk(
-    name: &str,
-    from: (impl IntoIden + 'static, impl IntoIden + 'static),
-    to: (impl IntoIden + 'static, impl IntoIden + 'static),
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(name)
-        .from(from.0, from.1)
-        .to(to.0, to.1)
-        .on_delete(ForeignKeyAction::Cascade)
-        .on_update(ForeignKeyAction::Cascade)
-        .to_owned()
-}
-
-async fn index(
-    manager: &SchemaManager<'_>,
-    name: &str,
-    table: impl IntoIden + 'static,
-    cols: &[DynIden],
-) -> Result<(), DbErr> {
-    let mut stmt = Index::create();
-    stmt.name(name).table(table);
-    for col in cols {
-        stmt.col(col.clone());
-    }
-    manager.create_index(stmt.to_owned()).await
 }
 
 async fn create_principals(manager: &SchemaManager<'_>) -> Result<(), DbErr> {

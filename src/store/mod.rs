@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod browser_sessions;
 pub mod clients;
 pub mod credential_rows;
 mod db;
