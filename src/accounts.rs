@@ -68,6 +68,33 @@ pub async fn create_user(
     Ok(CreatedUser { record, api_key })
 }
 
+/// Open self-registration, when `TRIDENT_ALLOW_REGISTRATION` is on (otherwise
+/// `NotFound`): a user with the `user` role and, by default, a live API key.
+/// Throttled per source address like logins.
+pub async fn register(
+    state: &AppState,
+    username: &str,
+    password: Password,
+    source_ip: Option<String>,
+) -> Result<CreatedUser, AppError> {
+    if !state.settings.allow_registration {
+        return Err(AppError::NotFound);
+    }
+    if let Some(ip) = source_ip {
+        let wait = state
+            .login_limiter
+            .check(&format!("register:{ip}"), state.clock.now());
+        wait.map_err(|w| AppError::TooManyRequests {
+            retry_after: w.num_seconds().max(1) as u64,
+        })?;
+    }
+    let username = Username::parse(username).map_err(|e| AppError::validation("username", e.0))?;
+    let roles =
+        vec![RoleName::parse(USER_ROLE).map_err(|e| AppError::Unexpected(anyhow::anyhow!(e)))?];
+    let issue_key = state.settings.api_key_on_user_create;
+    create_user(state, None, username, password, roles, issue_key).await
+}
+
 /// Creates the configured administrator when the database has no user yet.
 pub async fn bootstrap_admin(state: &AppState) -> Result<(), AppError> {
     let Some((username, password)) = &state.settings.admin else {
@@ -207,6 +234,11 @@ pub async fn list_roles(
     limit: u64,
 ) -> Result<Page<RoleRecord>, AppError> {
     Ok(roles::list(state.db.read(), after, limit).await?)
+}
+
+/// Every permission some role grants: the choices of a permission picker.
+pub async fn known_permissions(state: &AppState) -> Result<Vec<String>, AppError> {
+    Ok(roles::all_permissions(state.db.read()).await?)
 }
 
 pub async fn get_role(state: &AppState, name: &str) -> Result<RoleRecord, AppError> {

@@ -13,7 +13,7 @@ use crate::cache::CredentialCache;
 use crate::credentials::clients::client_ref;
 use crate::credentials::sessions::{self, user_ref};
 use crate::credentials::usage::UsedCredential;
-use crate::credentials::{api_keys, pats, OpaqueSecret, SecretKind};
+use crate::credentials::{api_keys, browser_sessions, pats, OpaqueSecret, SecretKind};
 use crate::domain::{CredentialKind, CredentialRef, Principal, ScopeSet};
 use crate::error::AppError;
 use crate::oauth::jwt::{self, AccessTokenClaims, Audience};
@@ -60,6 +60,8 @@ pub enum TokenType {
     PersonalAccessToken,
     AccessToken,
     RefreshToken,
+    /// A web UI session: Trident's own, never active at introspection.
+    BrowserSession,
 }
 
 /// A currently valid credential: whom it stands for and what the token says.
@@ -95,7 +97,9 @@ pub async fn inspect(
                     TokenType::PersonalAccessToken => {
                         state.usage.record(UsedCredential::Pat(id), now)
                     }
-                    TokenType::AccessToken | TokenType::RefreshToken => {}
+                    TokenType::AccessToken
+                    | TokenType::RefreshToken
+                    | TokenType::BrowserSession => {}
                 }
             }
             return Ok(hit);
@@ -110,6 +114,7 @@ pub async fn inspect(
             }
             SecretKind::RefreshToken => sessions::inspect_refresh_token(state, secret, now).await?,
             SecretKind::PersonalAccessToken => pats::inspect(state, secret, now).await?,
+            SecretKind::BrowserSession => browser_sessions::inspect(state, secret, now).await?,
             // Client secrets authenticate clients; they are not tokens.
             SecretKind::ClientSecret => return Err(AppError::Unauthenticated),
         },
@@ -140,7 +145,7 @@ pub async fn resolve(
             .audience
             .as_ref()
             .is_some_and(|aud| aud.contains(&state.settings.issuer)),
-        TokenType::ApiKey | TokenType::PersonalAccessToken => true,
+        TokenType::ApiKey | TokenType::PersonalAccessToken | TokenType::BrowserSession => true,
     };
     if accepted {
         Ok(inspection.principal.clone())

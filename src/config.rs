@@ -100,6 +100,14 @@ pub struct RawSettings {
         global = true
     )]
     pub refresh_token_ttl: u64,
+    /// Lifetime of a web UI sign-in, in seconds (then the browser signs in again).
+    #[arg(
+        long,
+        env = "TRIDENT_UI_SESSION_TTL",
+        default_value_t = 28_800,
+        global = true
+    )]
+    pub ui_session_ttl: u64,
     /// Allow anyone to register a user account.
     #[arg(
         long,
@@ -172,6 +180,7 @@ pub struct Settings {
     pub signing_algorithm: SigningAlgorithm,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
+    pub ui_session_ttl: Duration,
     pub client_token_ttl: Duration,
     pub client_auth_failures_per_minute: u32,
     pub introspections_per_minute: u32,
@@ -304,6 +313,12 @@ impl RawSettings {
             60,
             366 * 86_400,
         )?;
+        let ui_session_ttl = bounded_secs(
+            "TRIDENT_UI_SESSION_TTL",
+            self.ui_session_ttl,
+            300,
+            7 * 86_400,
+        )?;
         let client_token_ttl = bounded_secs(
             "TRIDENT_CLIENT_TOKEN_TTL",
             self.client_token_ttl,
@@ -347,6 +362,7 @@ impl RawSettings {
             signing_algorithm,
             access_token_ttl,
             refresh_token_ttl,
+            ui_session_ttl,
             client_token_ttl,
             client_auth_failures_per_minute: self.client_auth_failures_per_minute,
             introspections_per_minute: self.introspections_per_minute.max(1),

@@ -24,7 +24,7 @@ use crate::http::{
 use crate::keys::{KeyRing, MasterKey};
 use crate::metrics::Metrics;
 use crate::state::{AppState, CHANGES_CHANNEL};
-use crate::store::{revoked_jtis, Db};
+use crate::store::{browser_sessions, revoked_jtis, Db};
 use crate::throttle::RateLimiter;
 use sqlx::postgres::PgListener;
 
@@ -146,8 +146,8 @@ async fn flush_usage(state: &AppState) {
     }
 }
 
-/// Picks up signing keys rotated by another node (or the CLI),
-/// and forgets revoked JWT ids whose tokens have expired.
+/// Picks up signing keys rotated by another node (or the CLI), and forgets
+/// revoked JWT ids whose tokens have expired and web UI sessions that have.
 async fn maintain_periodically(state: web::Data<AppState>) {
     let mut interval = tokio::time::interval(KEY_RELOAD_INTERVAL);
     interval.tick().await;
@@ -160,6 +160,9 @@ async fn maintain_periodically(state: web::Data<AppState>) {
         // Revoked JWT ids are only needed until the tokens would have expired anyway.
         if let Err(e) = revoked_jtis::prune(state.db.write(), now).await {
             tracing::warn!(error = %e, "pruning the JWT deny-list failed");
+        }
+        if let Err(e) = browser_sessions::prune(state.db.write(), now).await {
+            tracing::warn!(error = %e, "pruning expired web UI sessions failed");
         }
     }
 }
@@ -202,6 +205,7 @@ fn one(path: &str, route: Route) -> Resource {
 
 /// The one route table.
 fn routes(cfg: &mut web::ServiceConfig) {
+    ui_routes(cfg);
     cfg.service(one("/healthz", web::get().to(ops::check_health)))
         .service(one("/readyz", web::get().to(ops::check_readiness)))
         .service(one("/metrics", web::get().to(ops::export_metrics)))
@@ -314,4 +318,112 @@ fn routes(cfg: &mut web::ServiceConfig) {
                     web::get().to(audit::list_audit_events),
                 )),
         );
+}
+
+/// The web UI's pages: a GET shows, a POST (a form with its CSRF token) acts.
+fn ui_routes(cfg: &mut web::ServiceConfig) {
+    use http::ui::{
+        account, admin_audit, admin_clients, admin_roles, admin_users, api_keys as keys,
+    };
+    use http::ui::{assets, tokens};
+    let page = |path: &str, get: Route, post: Route| ui_resource(path).route(get).route(post);
+    cfg.service(one(
+        "/static/trident.css",
+        web::get().to(assets::get_stylesheet),
+    ))
+    .service(one("/static/trident.js", web::get().to(assets::get_script)))
+    .service(one("/", web::get().to(account::show_home)))
+    .service(page(
+        "/login",
+        web::get().to(account::show_login),
+        web::post().to(account::sign_in),
+    ))
+    .service(one("/logout", web::post().to(account::sign_out)))
+    .service(page(
+        "/register",
+        web::get().to(account::show_registration),
+        web::post().to(account::register),
+    ))
+    .service(page(
+        "/tokens",
+        web::get().to(tokens::list_tokens),
+        web::post().to(tokens::mint_token),
+    ))
+    .service(page(
+        "/tokens/{id}/revoke",
+        web::get().to(tokens::confirm_token_revocation),
+        web::post().to(tokens::revoke_token),
+    ))
+    .service(page(
+        "/api-keys",
+        web::get().to(keys::list_api_keys),
+        web::post().to(keys::create_api_key),
+    ))
+    .service(page(
+        "/api-keys/{id}/rotate",
+        web::get().to(keys::show_rotation),
+        web::post().to(keys::rotate_api_key),
+    ))
+    .service(page(
+        "/api-keys/{id}/revoke",
+        web::get().to(keys::confirm_api_key_revocation),
+        web::post().to(keys::revoke_api_key),
+    ))
+    .service(page(
+        "/admin/users",
+        web::get().to(admin_users::list_users),
+        web::post().to(admin_users::create_user),
+    ))
+    .service(page(
+        "/admin/users/{id}",
+        web::get().to(admin_users::show_user),
+        web::post().to(admin_users::update_user),
+    ))
+    .service(page(
+        "/admin/users/{id}/delete",
+        web::get().to(admin_users::confirm_user_deletion),
+        web::post().to(admin_users::delete_user),
+    ))
+    .service(page(
+        "/admin/roles",
+        web::get().to(admin_roles::list_roles),
+        web::post().to(admin_roles::create_role),
+    ))
+    .service(page(
+        "/admin/roles/{name}",
+        web::get().to(admin_roles::show_role),
+        web::post().to(admin_roles::update_role),
+    ))
+    .service(page(
+        "/admin/roles/{name}/delete",
+        web::get().to(admin_roles::confirm_role_deletion),
+        web::post().to(admin_roles::delete_role),
+    ))
+    .service(page(
+        "/admin/clients",
+        web::get().to(admin_clients::list_clients),
+        web::post().to(admin_clients::create_client),
+    ))
+    .service(page(
+        "/admin/clients/{id}",
+        web::get().to(admin_clients::show_client),
+        web::post().to(admin_clients::update_client),
+    ))
+    .service(
+        ui_resource("/admin/clients/{id}/secrets")
+            .route(web::post().to(admin_clients::rotate_client_secret)),
+    )
+    .service(page(
+        "/admin/clients/{id}/delete",
+        web::get().to(admin_clients::confirm_client_deletion),
+        web::post().to(admin_clients::delete_client),
+    ))
+    .service(ui_resource("/admin/audit").route(web::get().to(admin_audit::list_audit_events)));
+}
+
+/// A UI resource: a malformed path or query gets an HTML error page, not problem+json.
+fn ui_resource(path: &str) -> Resource {
+    web::resource(path)
+        .app_data(web::PathConfig::default().error_handler(http::ui::path_error))
+        .app_data(web::QueryConfig::default().error_handler(http::ui::query_error))
 }

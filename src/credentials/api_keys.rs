@@ -76,7 +76,13 @@ pub fn grantable_scopes(
         }
         // A user's own session may mint keys that follow the user's permissions;
         // any narrower credential passes its own scopes on, frozen.
-        None if caller.credential.kind == CredentialKind::UserAccessToken => Ok(None),
+        None if matches!(
+            caller.credential.kind,
+            CredentialKind::UserAccessToken | CredentialKind::BrowserSession
+        ) =>
+        {
+            Ok(None)
+        }
         None => Ok(Some(caller.scopes.clone())),
     }
 }

@@ -106,6 +106,14 @@ pub async fn list(
     Ok(clients::list(state.db.read(), after, limit).await?)
 }
 
+/// The secrets of a client that still work (the current one and any in their grace period).
+pub async fn live_secrets(
+    state: &AppState,
+    id: Uuid,
+) -> Result<Vec<entity::client_secrets::Model>, AppError> {
+    Ok(clients::live_secrets(state.db.read(), id, state.clock.now()).await?)
+}
+
 pub async fn get(state: &AppState, id: Uuid) -> Result<ClientRecord, AppError> {
     clients::find_record(state.db.read(), id)
         .await?

@@ -34,15 +34,18 @@ pub enum SecretKind {
     PersonalAccessToken,
     ClientSecret,
     RefreshToken,
+    /// The cookie of a signed-in web UI browser.
+    BrowserSession,
 }
 
 impl SecretKind {
-    pub const ALL: [SecretKind; 5] = [
+    pub const ALL: [SecretKind; 6] = [
         SecretKind::LiveApiKey,
         SecretKind::TestApiKey,
         SecretKind::PersonalAccessToken,
         SecretKind::ClientSecret,
         SecretKind::RefreshToken,
+        SecretKind::BrowserSession,
     ];
 
     pub const fn prefix(self) -> &'static str {
@@ -52,6 +55,7 @@ impl SecretKind {
             SecretKind::PersonalAccessToken => "tri_pat_",
             SecretKind::ClientSecret => "tri_cs_",
             SecretKind::RefreshToken => "tri_rt_",
+            SecretKind::BrowserSession => "tri_ses_",
         }
     }
 

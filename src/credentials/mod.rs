@@ -2,6 +2,7 @@
 //! issue, verify and revoke them.
 
 pub mod api_keys;
+pub mod browser_sessions;
 pub mod clients;
 mod format;
 pub mod password;

@@ -20,7 +20,7 @@ use crate::oauth::jwt::{self, AccessTokenClaims, Audience};
 use crate::oauth::FIRST_PARTY_CLIENT_ID;
 use crate::state::AppState;
 use crate::store::audit::{self, AuditEvent, Outcome};
-use crate::store::{refresh_tokens, users};
+use crate::store::{browser_sessions, refresh_tokens, users};
 
 pub struct TokenPair {
     pub access_token: String,
@@ -57,15 +57,23 @@ fn throttle(
     }
 }
 
-/// Checks the password and opens a new session.
-pub async fn login(
+/// Checks a username and password, throttled like every login and at equal cost
+/// for unknown users; failures are audited. The user, if the password is right
+/// and the account enabled.
+pub async fn check_password(
     state: &AppState,
     username: &str,
     password: Password,
-    source_ip: Option<String>,
-) -> Result<TokenPair, AppError> {
-    let now = state.clock.now();
-    throttle(state, username, source_ip.as_deref(), now)?;
+    source_ip: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<entity::users::Model, AppError> {
+    throttle(state, username, source_ip, now)?;
+    // The place in the argon2 queue comes before any database work: when hashing
+    // is saturated, a login is shed for the price of the rate-limit check instead
+    // of a user lookup as well, which under a flood cost more than a core, and
+    // held briefly so that clients retrying at once cannot spin
+    // (BENCHMARKS.md, overload at 16 × cores).
+    let queued = state.hasher.reserve_or_pause().await?;
     let db = state.db.read();
     // No valid username holds a NUL (and PostgreSQL refuses one in text): unknown user.
     let user = match username.contains('\0') {
@@ -74,21 +82,36 @@ pub async fn login(
     };
     let verified = state
         .hasher
-        .verify(password, user.as_ref().map(|u| u.password_hash.clone()))
+        .verify_reserved(
+            queued,
+            password,
+            user.as_ref().map(|u| u.password_hash.clone()),
+        )
         .await?;
-    let user = match user {
-        Some(user) if verified && !user.disabled => user,
+    match user {
+        Some(user) if verified && !user.disabled => Ok(user),
         other => {
             let mut event = AuditEvent::new("user.login", Outcome::Failure)
-                .source_ip(source_ip)
+                .source_ip(source_ip.map(str::to_owned))
                 .details(json!({ "username": username }));
             if let Some(user) = &other {
                 event = event.target("user", user.id.to_string());
             }
             audit::record(state.db.write(), event, now).await?;
-            return Err(AppError::Unauthenticated);
+            Err(AppError::Unauthenticated)
         }
-    };
+    }
+}
+
+/// Checks the password and opens a new session.
+pub async fn login(
+    state: &AppState,
+    username: &str,
+    password: Password,
+    source_ip: Option<String>,
+) -> Result<TokenPair, AppError> {
+    let now = state.clock.now();
+    let user = check_password(state, username, password, source_ip.as_deref(), now).await?;
     let txn = state.db.write().begin().await?;
     let family = refresh_tokens::create_family(&txn, user.id, now).await?;
     let pair = issue_pair(state, &txn, &user, family, now).await?;
@@ -208,12 +231,14 @@ pub async fn logout(state: &AppState, presented: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Ends every session of the user: refresh tokens and the access tokens of those sessions.
+/// Ends every session of the user: refresh tokens, the access tokens of those
+/// sessions, and every signed-in browser.
 pub async fn logout_all(state: &AppState, user: &PrincipalRef) -> Result<u64, AppError> {
     let now = state.clock.now();
     let id = Uuid::parse_str(&user.id).map_err(|_| AppError::NotFound)?;
     let txn = state.db.write().begin().await?;
-    let revoked = refresh_tokens::revoke_all_for_user(&txn, id, "logout_all", now).await?;
+    let revoked = refresh_tokens::revoke_all_for_user(&txn, id, "logout_all", now).await?
+        + browser_sessions::delete_for_user(&txn, id).await?;
     audit::record(
         &txn,
         AuditEvent::new("session.logout_all", Outcome::Success)

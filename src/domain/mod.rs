@@ -8,4 +8,4 @@ pub use names::{check_label, NameError, Password, RoleName, Username};
 pub use principal::{
     CredentialKind, CredentialRef, Environment, Principal, PrincipalKind, PrincipalRef,
 };
-pub use scope::{Scope, ScopeError, ScopeSet};
+pub use scope::{scope_words, Scope, ScopeError, ScopeSet};

@@ -36,6 +36,8 @@ pub enum CredentialKind {
     RefreshToken,
     /// A client authenticated with its secret (at the OAuth endpoints).
     ClientSecret,
+    /// A user signed in to the web UI (the session cookie).
+    BrowserSession,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

@@ -47,6 +47,15 @@ impl fmt::Display for Scope {
     }
 }
 
+/// The words of a stored, space-delimited scope list, for display (no validation:
+/// what was stored was parsed before).
+pub fn scope_words(s: &str) -> Vec<String> {
+    s.split(' ')
+        .filter(|part| !part.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// A set of scopes; displayed space-delimited and sorted, as in an OAuth `scope` parameter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ScopeSet(BTreeSet<Scope>);

@@ -13,7 +13,7 @@ use super::no_store;
 use super::pagination::{PageBody, PageQuery};
 use crate::credentials::api_keys::{self, NewKey, DEFAULT_GRACE};
 use crate::credentials::OpaqueSecret;
-use crate::domain::{Environment, Principal, ScopeSet};
+use crate::domain::{scope_words, Environment, Principal, ScopeSet};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -48,12 +48,7 @@ impl ApiKeyBody {
             user_id: key.user_id,
             name: key.name,
             environment: key.environment,
-            scopes: key.scopes.map(|s| {
-                s.split(' ')
-                    .filter(|p| !p.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            }),
+            scopes: key.scopes.as_deref().map(scope_words),
             display_prefix: key.display_prefix,
             last_chars: key.last_chars,
             created_at: key.created_at,

@@ -95,6 +95,7 @@ pub async fn list_audit_events(
     let before = paging.cursor(|c| c.parse::<i64>().ok())?;
     let filter = AuditFilter {
         actor_id: query.actor,
+        actor_name: None,
         action: query.action,
         target_id: query.target,
         since: query.since,

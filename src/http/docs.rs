@@ -53,5 +53,15 @@ impl Modify for SecuritySchemes {
             "basic",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
         );
+        // Scripts on Trident's own pages: state-changing calls also need the page's
+        // CSRF token in `X-CSRF-Token` and a same-origin request.
+        components.add_security_scheme(
+            "session_cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "trident_session",
+                "The web UI's session (`__Host-trident_session` when the issuer is https); \
+                 unsafe methods also need `X-CSRF-Token` from the page",
+            ))),
+        );
     }
 }

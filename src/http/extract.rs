@@ -1,21 +1,30 @@
 //! The `Principal` extractor: every protected handler takes one. It accepts
 //! `Authorization: Bearer …`, `Authorization: Api-Key …` (schemes are
 //! case-insensitive, RFC 9110 §11.1) and `X-API-Key: …`, and refuses ambiguity.
+//! Without any of those, the web UI's session cookie is accepted: for a
+//! state-changing method only from Trident's own origin and with the session's
+//! CSRF token in `X-CSRF-Token`, because a browser sends cookies on its own.
 
 use actix_web::dev::Payload;
 use actix_web::http::header::{HeaderMap, AUTHORIZATION};
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
+use super::browser::{is_same_origin, CookieNames};
 use crate::authn::{self, PresentedCredential};
+use crate::credentials::browser_sessions::verify_csrf;
+use crate::credentials::SecretKind;
 use crate::domain::Principal;
 use crate::error::AppError;
 use crate::state::AppState;
 
 const X_API_KEY: &str = "x-api-key";
+/// The CSRF token a cookie-authenticated API call carries (the UI pages hold it).
+pub const X_CSRF_TOKEN: &str = "x-csrf-token";
 
-/// Finds the one credential a request presents, without I/O.
-fn presented(headers: &HeaderMap) -> Result<PresentedCredential, AppError> {
+/// Finds the one credential a request's headers present, without I/O; `None`
+/// when they present none.
+fn presented(headers: &HeaderMap) -> Result<Option<PresentedCredential>, AppError> {
     let mut authorization = headers.get_all(AUTHORIZATION);
     let mut api_key = headers.get_all(X_API_KEY);
     let first = authorization.next();
@@ -41,13 +50,43 @@ fn presented(headers: &HeaderMap) -> Result<PresentedCredential, AppError> {
                 .map_err(|_| AppError::Unauthenticated)?
                 .trim(),
         ),
-        _ => return Err(AppError::Unauthenticated),
+        _ => return Ok(None),
     };
     // The credential's own format says what it is; the scheme only has to be one we speak.
     if !(scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("api-key")) {
         return Err(AppError::Unauthenticated);
     }
-    PresentedCredential::recognize(token).ok_or(AppError::Unauthenticated)
+    match PresentedCredential::recognize(token) {
+        // A session secret belongs in its cookie only.
+        Some(PresentedCredential::Opaque(s)) if s.kind() == SecretKind::BrowserSession => {
+            Err(AppError::Unauthenticated)
+        }
+        Some(credential) => Ok(Some(credential)),
+        None => Err(AppError::Unauthenticated),
+    }
+}
+
+/// The session cookie, with the checks a cookie needs that a header does not.
+fn session_cookie(req: &HttpRequest, state: &AppState) -> Result<PresentedCredential, AppError> {
+    let cookies = CookieNames::for_settings(&state.settings);
+    let secret = cookies
+        .session_secret(req)
+        .ok_or(AppError::Unauthenticated)?;
+    if !req.method().is_safe() {
+        let token = req
+            .headers()
+            .get(X_CSRF_TOKEN)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if !is_same_origin(req.headers(), &state.settings.issuer)
+            || !verify_csrf(secret.reveal(), token)
+        {
+            return Err(AppError::Forbidden(
+                "a same-origin request with the X-CSRF-Token header".into(),
+            ));
+        }
+    }
+    Ok(PresentedCredential::Opaque(secret))
 }
 
 impl FromRequest for Principal {
@@ -56,7 +95,12 @@ impl FromRequest for Principal {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let credential = presented(req.headers());
+        let credential = match (presented(req.headers()), &state) {
+            (Ok(None), Some(state)) => session_cookie(req, state),
+            (Ok(Some(credential)), _) => Ok(credential),
+            (Ok(None), None) => Err(AppError::Unauthenticated),
+            (Err(e), _) => Err(e),
+        };
         Box::pin(async move {
             let state =
                 state.ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("AppState missing")))?;

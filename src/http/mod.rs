@@ -3,6 +3,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod browser;
 pub mod clients;
 pub mod docs;
 pub mod error;
@@ -15,6 +16,7 @@ pub mod ops;
 pub mod pagination;
 pub mod pats;
 pub mod roles;
+pub mod ui;
 pub mod users;
 pub mod well_known;
 

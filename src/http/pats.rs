@@ -12,7 +12,7 @@ use super::no_store;
 use super::pagination::{PageBody, PageQuery};
 use crate::credentials::pats::{self, NewToken};
 use crate::credentials::OpaqueSecret;
-use crate::domain::Principal;
+use crate::domain::{scope_words, Principal};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::personal_access_tokens::Pat;
@@ -39,12 +39,7 @@ impl PatBody {
             status: pats::status(&token, now),
             id: token.id,
             name: token.name,
-            scopes: token
-                .scopes
-                .split(' ')
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
+            scopes: scope_words(&token.scopes),
             display_prefix: token.display_prefix,
             last_chars: token.last_chars,
             created_at: token.created_at,

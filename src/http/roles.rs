@@ -54,7 +54,7 @@ pub struct ReplaceRoleRequest {
     pub permissions: Vec<String>,
 }
 
-fn parse_permissions(permissions: &[String]) -> Result<ScopeSet, AppError> {
+pub fn parse_permissions(permissions: &[String]) -> Result<ScopeSet, AppError> {
     ScopeSet::parse_all(permissions.iter().map(String::as_str))
         .map_err(|e| AppError::validation("permissions", e.to_string()))
 }
@@ -64,7 +64,7 @@ fn existing_role_name(name: &str) -> Result<RoleName, AppError> {
     RoleName::parse(name).map_err(|_| AppError::NotFound)
 }
 
-fn check_description(description: &str) -> Result<(), AppError> {
+pub fn check_description(description: &str) -> Result<(), AppError> {
     if description.chars().count() > MAX_DESCRIPTION_CHARS
         || description.chars().any(char::is_control)
     {

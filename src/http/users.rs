@@ -163,23 +163,8 @@ pub async fn register_user(
     body: web::Json<RegisterRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    if !state.settings.allow_registration {
-        return Err(AppError::NotFound);
-    }
-    if let Some(ip) = source_ip(&req) {
-        let wait = state
-            .login_limiter
-            .check(&format!("register:{ip}"), state.clock.now());
-        wait.map_err(|w| AppError::TooManyRequests {
-            retry_after: w.num_seconds().max(1) as u64,
-        })?;
-    }
-    let username =
-        Username::parse(&body.username).map_err(|e| AppError::validation("username", e.0))?;
     let password = parse_password(&body.password)?;
-    let roles = parse_roles(&[USER_ROLE.to_owned()])?;
-    let issue_key = state.settings.api_key_on_user_create;
-    let created = accounts::create_user(&state, None, username, password, roles, issue_key).await?;
+    let created = accounts::register(&state, &body.username, password, source_ip(&req)).await?;
     Ok(created_user(created, state.clock.now()))
 }
 

@@ -16,7 +16,8 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::audit::{self, AuditEvent, Outcome};
 use crate::store::{
-    api_keys, clients as client_store, personal_access_tokens, refresh_tokens, revoked_jtis,
+    api_keys, browser_sessions, clients as client_store, personal_access_tokens, refresh_tokens,
+    revoked_jtis,
 };
 
 pub const INTROSPECT_SCOPE: &str = "tokens:introspect";
@@ -169,6 +170,10 @@ pub async fn introspect(
         return Ok(IntrospectionResponse::INACTIVE);
     };
     match authn::inspect(state, &presented).await {
+        // A web UI session cookie is Trident's own business, not a token to vouch for.
+        Ok(inspection) if inspection.token_type == TokenType::BrowserSession => {
+            Ok(IntrospectionResponse::INACTIVE)
+        }
         Ok(inspection) => Ok(IntrospectionResponse::Active(Box::new(active(
             state,
             &inspection,
@@ -228,7 +233,7 @@ pub async fn revoke(state: &AppState, caller: &Principal, token: &str) -> Result
                     _ => None,
                 }
             }
-            SecretKind::ClientSecret => None,
+            SecretKind::ClientSecret | SecretKind::BrowserSession => None,
         },
         PresentedCredential::AccessToken(jwt_text) => {
             match jwt::verify(&state.keys, db, jwt_text, &state.settings.issuer, now).await {
@@ -359,6 +364,17 @@ async fn leaked_opaque(
                     Some(client.to_string()),
                 )
             }),
+        SecretKind::BrowserSession => {
+            browser_sessions::delete_by_digest(db, &digest)
+                .await?
+                .map(|session| {
+                    (
+                        "browser_session",
+                        session.id.to_string(),
+                        Some(session.user_id.to_string()),
+                    )
+                })
+        }
         SecretKind::PersonalAccessToken => {
             match personal_access_tokens::find_by_digest(db, digest.as_bytes()).await? {
                 Some(pat) if personal_access_tokens::ROWS.revoke(db, pat.id, now).await? => Some((

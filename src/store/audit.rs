@@ -105,6 +105,8 @@ pub async fn record(
 #[derive(Debug, Default)]
 pub struct AuditFilter {
     pub actor_id: Option<String>,
+    /// Username or client name, as recorded at the time.
+    pub actor_name: Option<String>,
     pub action: Option<String>,
     pub target_id: Option<String>,
     pub since: Option<DateTime<Utc>>,
@@ -124,6 +126,9 @@ pub async fn list(
     }
     if let Some(actor) = filter.actor_id {
         query = query.filter(Column::ActorId.eq(actor));
+    }
+    if let Some(name) = filter.actor_name {
+        query = query.filter(Column::ActorName.eq(name));
     }
     if let Some(action) = filter.action {
         query = query.filter(Column::Action.eq(action));

@@ -110,6 +110,7 @@ pub fn test_settings(database_url: &str, master_key: &str, admin: &TestUser) -> 
         signing_algorithm: "ES256".into(),
         access_token_ttl: 600,
         refresh_token_ttl: 86_400,
+        ui_session_ttl: 28_800,
         client_token_ttl: 900,
         client_auth_failures_per_minute: 1_000,
         introspections_per_minute: 600_000,
@@ -148,6 +149,8 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut RawSettings)) -> TestApp
     let address = format!("http://127.0.0.1:{port}");
     let client = Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        // Below the server's keep-alive (5 s): never reuse a connection it is closing.
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
         .build()
         .unwrap();
     let mut test_app = TestApp {
@@ -347,6 +350,8 @@ pub fn jwt_claims(token: &str) -> Value {
 pub fn client_from(ip: [u8; 4]) -> Client {
     Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        // Below the server's keep-alive (5 s): never reuse a connection it is closing.
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
         .local_address(std::net::IpAddr::from(ip))
         .build()
         .unwrap()

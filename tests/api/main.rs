@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod bad_input;
+mod browser;
 mod cli;
 mod credential_cache;
 mod helpers;
@@ -17,3 +18,4 @@ mod roles;
 mod sessions;
 mod smoke;
 mod users;
+mod web_ui;

@@ -125,6 +125,8 @@ async fn the_openapi_document_describes_the_api_and_its_security_schemes() {
     assert_eq!(schemes["api_key"]["in"], "header");
     assert_eq!(schemes["basic"]["type"], "http");
     assert_eq!(schemes["basic"]["scheme"], "basic");
+    assert_eq!(schemes["session_cookie"]["type"], "apiKey");
+    assert_eq!(schemes["session_cookie"]["in"], "cookie");
 }
 
 #[tokio::test]

@@ -1,0 +1,274 @@
+//! Admin pages for roles: list and create, change a role's permissions, delete
+//! a custom role. Changes narrow or widen every credential of every holder at once.
+
+use actix_web::{web, HttpResponse};
+use askama::Template;
+
+use super::{
+    form_status, ok, render, see_other, CheckedForm, ConfirmPage, FieldErrors, Layout, Notice,
+    SignedIn, UiError,
+};
+use crate::accounts;
+use crate::domain::{RoleName, ScopeSet};
+use crate::error::AppError;
+use crate::http::roles::{check_description, parse_permissions};
+use crate::state::AppState;
+use crate::store::roles::RoleRecord;
+
+const PAGE_SIZE: u64 = 200;
+const NOTICES: &[(&str, &str)] = &[
+    ("created", "The role was created."),
+    (
+        "saved",
+        "The role was saved. Its holders' keys and tokens follow at once.",
+    ),
+    ("deleted", "The role was deleted."),
+];
+
+/// What a role form shows (and keeps after an error).
+pub struct RoleForm {
+    pub name: String,
+    pub description: String,
+    /// Every known permission, and whether it is ticked.
+    pub permissions: Vec<(String, bool)>,
+    /// Further permissions, typed.
+    pub other: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_roles.html")]
+struct RolesPage {
+    layout: Layout,
+    notice: &'static str,
+    roles: Vec<RoleRecord>,
+    can_write: bool,
+    form: RoleForm,
+    errors: FieldErrors,
+}
+
+#[derive(Template)]
+#[template(path = "admin_role.html")]
+struct RolePage {
+    layout: Layout,
+    notice: &'static str,
+    builtin: bool,
+    can_write: bool,
+    form: RoleForm,
+    errors: FieldErrors,
+}
+
+/// The permission checkboxes, ticked where `held` has them; typed extras stay typed.
+async fn role_form(
+    state: &AppState,
+    name: String,
+    description: String,
+    held: &[String],
+    other: String,
+) -> Result<RoleForm, UiError> {
+    let known = accounts::known_permissions(state).await?;
+    let permissions = known
+        .iter()
+        .map(|p| (p.clone(), held.contains(p)))
+        .collect();
+    Ok(RoleForm {
+        name,
+        description,
+        permissions,
+        other,
+    })
+}
+
+/// The permissions a role form asks for: ticked boxes plus typed ones.
+fn chosen_permissions(form: &CheckedForm) -> Result<ScopeSet, AppError> {
+    let mut chosen = form.all("permissions");
+    chosen.extend(form.get("other").split_whitespace().map(str::to_owned));
+    parse_permissions(&chosen)
+}
+
+async fn roles_page(
+    signed_in: &SignedIn,
+    state: &AppState,
+    notice: &'static str,
+    form: RoleForm,
+    errors: FieldErrors,
+) -> Result<HttpResponse, UiError> {
+    signed_in.principal.require("roles:read")?;
+    let roles = accounts::list_roles(state, None, PAGE_SIZE).await?.items;
+    render(
+        form_status(&errors),
+        &RolesPage {
+            layout: signed_in.layout("roles"),
+            notice,
+            roles,
+            can_write: signed_in.principal.has_scope("roles:write"),
+            form,
+            errors,
+        },
+    )
+}
+
+pub async fn list_roles(
+    signed_in: SignedIn,
+    notice: web::Query<Notice>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, UiError> {
+    let form = role_form(&state, String::new(), String::new(), &[], String::new()).await?;
+    let notice = notice.text(NOTICES);
+    roles_page(&signed_in, &state, notice, form, FieldErrors::default()).await
+}
+
+#[tracing::instrument(name = "web create role", skip_all)]
+pub async fn create_role(
+    signed_in: SignedIn,
+    form: CheckedForm,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, UiError> {
+    signed_in.principal.require("roles:write")?;
+    let description = form.get("description").trim();
+    let created = async {
+        let name = RoleName::parse(form.get("name").trim())
+            .map_err(|e| AppError::validation("name", e.0))?;
+        check_description(description)?;
+        let permissions = chosen_permissions(&form)?;
+        let actor = &signed_in.principal.principal;
+        accounts::create_role(&state, actor, name, description, permissions).await
+    }
+    .await;
+    match created {
+        Ok(record) => Ok(see_other(&format!(
+            "/admin/roles/{}?done=created",
+            record.role.name
+        ))),
+        Err(e) => {
+            let errors = FieldErrors::default().absorb(e, "name")?;
+            let held = form.all("permissions");
+            let typed = form.get("other").to_owned();
+            let name = form.get("name").to_owned();
+            let form = role_form(&state, name, description.to_owned(), &held, typed).await?;
+            roles_page(&signed_in, &state, "", form, errors).await
+        }
+    }
+}
+
+/// A path segment that is not a valid role name names no role.
+fn role_name(name: &str) -> Result<RoleName, UiError> {
+    RoleName::parse(name).map_err(|_| UiError::from(AppError::NotFound))
+}
+
+async fn role_page(
+    signed_in: &SignedIn,
+    state: &AppState,
+    name: &str,
+    notice: &'static str,
+    edited: Option<(&CheckedForm, FieldErrors)>,
+) -> Result<HttpResponse, UiError> {
+    signed_in.principal.require("roles:read")?;
+    let record = accounts::get_role(state, role_name(name)?.as_str()).await?;
+    let (form, errors) = match edited {
+        Some((form, errors)) => (
+            role_form(
+                state,
+                record.role.name.clone(),
+                form.get("description").to_owned(),
+                &form.all("permissions"),
+                form.get("other").to_owned(),
+            )
+            .await?,
+            errors,
+        ),
+        None => (
+            role_form(
+                state,
+                record.role.name.clone(),
+                record.role.description.clone(),
+                &record.permissions,
+                String::new(),
+            )
+            .await?,
+            FieldErrors::default(),
+        ),
+    };
+    render(
+        form_status(&errors),
+        &RolePage {
+            layout: signed_in.layout("roles"),
+            notice,
+            builtin: record.role.builtin,
+            can_write: signed_in.principal.has_scope("roles:write"),
+            form,
+            errors,
+        },
+    )
+}
+
+pub async fn show_role(
+    signed_in: SignedIn,
+    name: web::Path<String>,
+    notice: web::Query<Notice>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, UiError> {
+    role_page(&signed_in, &state, &name, notice.text(NOTICES), None).await
+}
+
+#[tracing::instrument(name = "web update role", skip_all)]
+pub async fn update_role(
+    signed_in: SignedIn,
+    name: web::Path<String>,
+    form: CheckedForm,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, UiError> {
+    signed_in.principal.require("roles:write")?;
+    let name = role_name(&name)?;
+    let description = form.get("description").trim();
+    let saved = async {
+        check_description(description)?;
+        let permissions = chosen_permissions(&form)?;
+        let actor = &signed_in.principal.principal;
+        accounts::replace_role(&state, actor, name.as_str(), description, permissions).await
+    }
+    .await;
+    match saved {
+        Ok(_) => Ok(see_other(&format!(
+            "/admin/roles/{}?done=saved",
+            name.as_str()
+        ))),
+        Err(e) => {
+            let errors = FieldErrors::default().absorb(e, "permissions")?;
+            role_page(&signed_in, &state, name.as_str(), "", Some((&form, errors))).await
+        }
+    }
+}
+
+pub async fn confirm_role_deletion(
+    signed_in: SignedIn,
+    name: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, UiError> {
+    signed_in.principal.require("roles:write")?;
+    let record = accounts::get_role(&state, role_name(&name)?.as_str()).await?;
+    ok(&ConfirmPage {
+        layout: signed_in.layout("roles"),
+        heading: "Delete this role?",
+        question: "Users and clients holding it lose its permissions at once, and so do their keys and tokens.",
+        details: vec![
+            ("Role", record.role.name.clone()),
+            ("Permissions", record.permissions.join(" ")),
+        ],
+        action: format!("/admin/roles/{}/delete", record.role.name),
+        button: "Delete role",
+        cancel_href: format!("/admin/roles/{}", record.role.name),
+    })
+}
+
+#[tracing::instrument(name = "web delete role", skip_all)]
+pub async fn delete_role(
+    signed_in: SignedIn,
+    name: web::Path<String>,
+    _form: CheckedForm,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, UiError> {
+    signed_in.principal.require("roles:write")?;
+    let name = role_name(&name)?;
+    accounts::delete_role(&state, &signed_in.principal.principal, name.as_str()).await?;
+    Ok(see_other("/admin/roles?done=deleted"))
+}

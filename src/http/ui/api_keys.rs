@@ -1,0 +1,300 @@
+//! The API keys page: a user's keys, creating a live or test key (shown once),
+//! rotating one with a grace period, and revoking one after a confirmation.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use chrono::{DateTime, Duration, Utc};
+use entity::api_keys::Model as ApiKey;
+use uuid::Uuid;
+
+use super::{
+    chosen_grace, form_status, ok, render, see_other, until_text, when, when_opt, CheckedForm,
+    ConfirmPage, FieldErrors, Layout, ListQuery, SecretPage, SignedIn, UiError, DEFAULT_GRACE_SECS,
+    GRACE_CHOICES,
+};
+use crate::credentials::api_keys::{self, NewKey};
+use crate::domain::{scope_words, Environment, ScopeSet};
+use crate::error::AppError;
+use crate::state::AppState;
+
+const PAGE_SIZE: u64 = 50;
+/// Expiry choices of the create form, in days ("" = never).
+const EXPIRY_DAYS: [i64; 3] = [30, 90, 365];
+const NOTICES: &[(&str, &str)] = &[(
+    "revoked",
+    "The key was revoked. It stopped working at once.",
+)];
+
+pub struct KeyRow {
+    pub id: Uuid,
+    pub name: String,
+    pub environment: String,
+    pub display: String,
+    /// `None`: the key follows its owner's permissions.
+    pub scopes: Option<Vec<String>>,
+    pub created: String,
+    pub last_used: String,
+    pub expires: String,
+    pub status: &'static str,
+}
+
+impl KeyRow {
+    fn new(key: ApiKey, now: DateTime<Utc>) -> Self {
+        KeyRow {
+            status: api_keys::status(&key, now),
+            id: key.id,
+            display: format!("{}…{}", key.display_prefix, key.last_chars),
+            scopes: key.scopes.as_deref().map(scope_words),
+            created: when(&key.created_at),
+            last_used: when_opt(&key.last_used_at),
+            expires: when_opt(&key.expires_at),
+            environment: key.environment,
+            name: key.name,
+        }
+    }
+
+    fn scope_text(&self) -> String {
+        self.scopes.as_ref().map_or_else(
+            || "all of the owner's permissions".to_owned(),
+            |s| s.join(" "),
+        )
+    }
+}
+
+pub struct CreateForm {
+    pub name: String,
+    pub environment: String,
+    pub scopes: Vec<(String, bool)>,
+    pub expiry: String,
+}
+
+#[derive(Template)]
+#[template(path = "api_keys.html")]
+struct ApiKeysPage {
+    layout: Layout,
+    notice: &'static str,
+    keys: Vec<KeyRow>,
+    next: Option<String>,
+    form: CreateForm,
+    errors: FieldErrors,
+    expiry_days: [i64; 3],
+}
+
+#[derive(Template)]
+#[template(path = "api_key_rotate.html")]
+struct RotatePage {
+    layout: Layout,
+    key: KeyRow,
+    grace_choices: [(i64, &'static str); 4],
+    default_grace: i64,
+}
+
+async fn keys_page(
+    signed_in: &SignedIn,
+    state: &AppState,
+    cursor: Option<Uuid>,
+    notice: &'static str,
+    form: CreateForm,
+    errors: FieldErrors,
+) -> Result<HttpResponse, UiError> {
+    let page = api_keys::list(state, &signed_in.principal, None, cursor, PAGE_SIZE).await?;
+    let now = state.clock.now();
+    render(
+        form_status(&errors),
+        &ApiKeysPage {
+            layout: signed_in.layout("api-keys"),
+            notice,
+            keys: page
+                .items
+                .into_iter()
+                .map(|k| KeyRow::new(k, now))
+                .collect(),
+            next: page.next_cursor,
+            form,
+            errors,
+            expiry_days: EXPIRY_DAYS,
+        },
+    )
+}
+
+pub async fn list_api_keys(
+    signed_in: SignedIn,
+    query: web::Query<ListQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, UiError> {
+    let form = CreateForm {
+        name: String::new(),
+        environment: "live".into(),
+        scopes: signed_in.scope_choices(&[]),
+        expiry: String::new(),
+    };
+    let notice = query.notice(NOTICES);
+    keys_page(
+        &signed_in,
+        &state,
+        query.cursor,
+        notice,
+        form,
+        FieldErrors::default(),
+    )
+    .await
+}
+
+fn new_key(form: &CheckedForm, ticked: &[String], now: DateTime<Utc>) -> Result<NewKey, AppError> {
+    let environment = Environment::parse(form.get("environment"))
+        .ok_or_else(|| AppError::validation("environment", "choose live or test"))?;
+    // No box ticked: the key follows the owner's permissions as they change.
+    let scopes = match ticked.is_empty() {
+        true => None,
+        false => Some(
+            ScopeSet::parse_all(ticked.iter().map(String::as_str))
+                .map_err(|e| AppError::validation("scopes", e.to_string()))?,
+        ),
+    };
+    let expires_at = match form.get("expiry") {
+        "" => None,
+        days => Some(
+            EXPIRY_DAYS
+                .iter()
+                .find(|d| d.to_string() == days)
+                .map(|d| now + Duration::days(*d))
+                .ok_or_else(|| AppError::validation("expires_at", "choose an expiry"))?,
+        ),
+    };
+    Ok(NewKey {
+        name: form.get("name").trim().to_owned(),
+        environment,
+        scopes,
+        expires_at,
+    })
+}
+
+fn key_issued(
+    signed_in: &SignedIn,
+    heading: &str,
+    row: KeyRow,
+    secret: &str,
+    mut extra: Vec<(&'static str, String)>,
+) -> Result<HttpResponse, UiError> {
+    let mut details = vec![
+        ("Name", row.name.clone()),
+        ("Environment", row.environment.clone()),
+        ("Scopes", row.scope_text()),
+        ("Expires", row.expires.clone()),
+    ];
+    details.append(&mut extra);
+    render(
+        StatusCode::CREATED,
+        &SecretPage {
+            layout: signed_in.layout("api-keys"),
+            heading,
+            intro: "Send it in the Authorization header as Api-Key <key> (or in an X-API-Key header) from your workers and backends.",
+            secret_label: "API key",
+            secret,
+            details,
+            back_href: "/api-keys",
+            back_label: "I have stored it: back to my keys",
+        },
+    )
+}
+
+#[tracing::instrument(name = "web create api key", skip_all)]
+pub async fn create_api_key(
+    signed_in: SignedIn,
+    form: CheckedForm,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, UiError> {
+    let now = state.clock.now();
+    let ticked = form.all("scopes");
+    let created = match new_key(&form, &ticked, now) {
+        Ok(key) => api_keys::create(&state, &signed_in.principal, key).await,
+        Err(e) => Err(e),
+    };
+    match created {
+        Ok((row, secret)) => key_issued(
+            &signed_in,
+            "Your new API key",
+            KeyRow::new(row, now),
+            secret.reveal(),
+            vec![],
+        ),
+        Err(e) => {
+            let errors = FieldErrors::default().absorb(e, "name")?;
+            let form = CreateForm {
+                name: form.get("name").to_owned(),
+                environment: form.get("environment").to_owned(),
+                scopes: signed_in.scope_choices(&ticked),
+                expiry: form.get("expiry").to_owned(),
+            };
+            keys_page(&signed_in, &state, None, "", form, errors).await
+        }
+    }
+}
+
+pub async fn show_rotation(
+    signed_in: SignedIn,
+    id: web::Path<Uuid>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, UiError> {
+    let key = api_keys::get(&state, &signed_in.principal, *id).await?;
+    ok(&RotatePage {
+        layout: signed_in.layout("api-keys"),
+        key: KeyRow::new(key, state.clock.now()),
+        grace_choices: GRACE_CHOICES,
+        default_grace: DEFAULT_GRACE_SECS,
+    })
+}
+
+#[tracing::instrument(name = "web rotate api key", skip_all)]
+pub async fn rotate_api_key(
+    signed_in: SignedIn,
+    id: web::Path<Uuid>,
+    form: CheckedForm,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, UiError> {
+    let now = state.clock.now();
+    let grace = chosen_grace(&form)?;
+    let (row, secret) = api_keys::rotate(&state, &signed_in.principal, *id, grace).await?;
+    key_issued(
+        &signed_in,
+        "Your rotated API key",
+        KeyRow::new(row, now),
+        secret.reveal(),
+        vec![("Old key", until_text(now, grace))],
+    )
+}
+
+pub async fn confirm_api_key_revocation(
+    signed_in: SignedIn,
+    id: web::Path<Uuid>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, UiError> {
+    let key = api_keys::get(&state, &signed_in.principal, *id).await?;
+    let row = KeyRow::new(key, state.clock.now());
+    ok(&ConfirmPage {
+        layout: signed_in.layout("api-keys"),
+        heading: "Revoke this API key?",
+        question: "Every worker or backend that sends this key will be refused from now on. This cannot be undone.",
+        details: vec![
+            ("Name", row.name.clone()),
+            ("Key", row.display.clone()),
+            ("Environment", row.environment.clone()),
+            ("Last used", row.last_used.clone()),
+        ],
+        action: format!("/api-keys/{}/revoke", row.id),
+        button: "Revoke key",
+        cancel_href: "/api-keys".to_owned(),
+    })
+}
+
+#[tracing::instrument(name = "web revoke api key", skip_all)]
+pub async fn revoke_api_key(
+    signed_in: SignedIn,
+    id: web::Path<Uuid>,
+    _form: CheckedForm,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, UiError> {
+    api_keys::revoke(&state, &signed_in.principal, *id).await?;
+    Ok(see_other("/api-keys?done=revoked"))
+}

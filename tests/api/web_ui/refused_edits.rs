@@ -1,0 +1,87 @@
+//! A refused change on an admin page comes back with the admin's input kept and
+//! the reason where it belongs; nothing is saved.
+
+use super::Browser;
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn a_refused_user_edit_keeps_the_ticked_roles_and_the_disabled_box() {
+    let app = spawn_app().await;
+    let bob = app.seed_user(&["user"]).await;
+    let mut browser = Browser::signed_in(&app, &app.admin).await;
+    let csrf = browser.csrf().await;
+    let path = format!("/admin/users/{}", bob.id);
+
+    let page = browser
+        .submit(
+            &path,
+            &[
+                ("csrf_token", &csrf),
+                ("roles", "user"),
+                ("roles", "admin"),
+                ("disabled", "on"),
+                ("password", "short"),
+            ],
+        )
+        .await;
+
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(
+        page.body.contains(r#"value="admin" checked"#),
+        "the new role stays ticked"
+    );
+    assert!(
+        page.body.contains(r#"name="disabled" value="on" checked"#),
+        "Disabled stays ticked"
+    );
+    assert!(
+        page.body.contains("at least 8 characters"),
+        "the reason, next to the password"
+    );
+    let stored = app
+        .get(
+            &format!("/api/v1/users/{}", bob.id),
+            &app.admin_auth().await,
+        )
+        .await;
+    let stored: serde_json::Value = stored.json().await.unwrap();
+    assert_eq!(
+        stored["roles"],
+        serde_json::json!(["user"]),
+        "nothing was saved"
+    );
+    assert_eq!(stored["disabled"], false, "nothing was saved");
+}
+
+#[tokio::test]
+async fn disabling_the_last_administrator_is_refused_for_the_whole_form() {
+    let app = spawn_app().await;
+    let mut browser = Browser::signed_in(&app, &app.admin).await;
+    let csrf = browser.csrf().await;
+
+    let page = browser
+        .submit(
+            &format!("/admin/users/{}", app.admin.id),
+            &[
+                ("csrf_token", &csrf),
+                ("roles", "admin"),
+                ("disabled", "on"),
+            ],
+        )
+        .await;
+
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(
+        page.body.contains(r#"id="form-error""#),
+        "said at the top of the form"
+    );
+    assert!(
+        page.body.contains(r#"name="disabled" value="on" checked"#),
+        "the refused choice is shown"
+    );
+    assert_eq!(
+        browser.get("/tokens").await.status,
+        200,
+        "the admin is still enabled"
+    );
+}
