@@ -3,7 +3,7 @@
 #
 #   bench/load.sh [--smoke] [--db sqlite|postgres|all] [--keys N[,N...]]
 #                 [--duration SECONDS] [--connections C] [--repeat R] [--perf]
-#                 [--debug] [--no-build]
+#                 [--debug] [--no-build] [--only all|login]
 #
 # For each database and each number of API keys: a fresh database (a temporary
 # SQLite file, or a PostgreSQL database created here and dropped on exit), a
@@ -19,6 +19,9 @@
 #   --smoke   SQLite, 200 keys, 2 s per figure: proves the benchmark works (CI)
 #   --perf    also profiles the server during each figure (perf, cpu-clock samples)
 #   --debug   the dev build instead of the release build (smoke only: figures mean nothing)
+#   --only login  only /healthz (the ratios' baseline) and the login and overload
+#             figures, with the peak RSS before and after them, on the first key
+#             count; no scale or cache-off cases (~1.5 min per database)
 #
 # Loopback only, bounded in time (every step has a limit), and it cleans up
 # after itself: the server is killed and the PostgreSQL database dropped on exit.
@@ -39,6 +42,7 @@ REPEAT=1
 PERF=false
 PROFILE=release
 BUILD=true
+ONLY=all
 PG_URL="${TRIDENT_BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 
 usage() {
@@ -64,6 +68,13 @@ while [[ $# -gt 0 ]]; do
     --perf) PERF=true ;;
     --debug) PROFILE=debug ;;
     --no-build) BUILD=false ;;
+    --only)
+        case "${2:-}" in
+        all | login) ONLY=$2 ;;
+        *) usage 2 ;;
+        esac
+        shift
+        ;;
     -h | --help) usage 0 ;;
     *) usage 2 ;;
     esac
@@ -304,6 +315,35 @@ login() {
         BENCH_BODY="{\"username\":\"$USER_NAME\",\"password\":\"$USER_PASSWORD\"}"
 }
 
+# The login figures: at cores connections (every request admitted), then 4 × and
+# 16 × cores (the argon2 queue holds 4 × permits, so the last one sheds).
+login_figures() {
+    echo "peak RSS of the server before the login figures (VmHWM): $(peak_rss_mb) MB" | tee -a "$REPORT"
+    login login "$CORES" ok
+    local ceiling
+    ceiling=$(argon2_ceiling)
+    login "login_overload_x4" $((CORES * 4)) overload
+    login "login_overload_x16" $((CORES * 16)) overload
+    if [[ -n "$ceiling" ]]; then
+        echo "argon2id ceiling of this machine (cargo bench): $ceiling logins/s" | tee -a "$REPORT"
+    else
+        echo "argon2id ceiling: run \`cargo bench --bench hot_path -- argon2\` first to compare" | tee -a "$REPORT"
+    fi
+}
+
+record_peak_rss() {
+    local rss
+    rss=$(peak_rss_mb)
+    echo "peak RSS of the server (VmHWM): $rss MB" | tee -a "$REPORT"
+    printf '%s\tpeak_rss_mb\t%s\t\t\t\t\t\t\t\n' "$CASE" "$rss" >>"$RESULTS"
+}
+
+finish_case() {
+    record_peak_rss
+    stop_server
+    drop_pg_database
+}
+
 # --- the cases ----------------------------------------------------------------
 
 # run_case DB KEYS FULL: FULL=true measures every figure, otherwise the scale subset.
@@ -330,28 +370,20 @@ run_case() {
 
     table_header "$CASE (credential cache on, as deployed)"
     healthz
+    if [[ $ONLY == login ]]; then
+        login_figures
+        finish_case
+        return
+    fi
     introspect_api_key
     me_api_key
     if $full; then
         introspect_pat
         introspect_jwt
         client_credentials
-        echo "peak RSS of the server before the login figures (VmHWM): $(peak_rss_mb) MB" | tee -a "$REPORT"
-        login login "$CORES" ok
-        local ceiling
-        ceiling=$(argon2_ceiling)
-        login "login_overload_x4" $((CORES * 4)) overload
-        login "login_overload_x16" $((CORES * 16)) overload
-        if [[ -n "$ceiling" ]]; then
-            echo "argon2id ceiling of this machine (cargo bench): $ceiling logins/s" | tee -a "$REPORT"
-        else
-            echo "argon2id ceiling: run \`cargo bench --bench hot_path -- argon2\` first to compare" | tee -a "$REPORT"
-        fi
+        login_figures
     fi
-    local rss
-    rss=$(peak_rss_mb)
-    echo "peak RSS of the server (VmHWM): $rss MB" | tee -a "$REPORT"
-    printf '%s\tpeak_rss_mb\t%s\t\t\t\t\t\t\t\n' "$CASE" "$rss" >>"$RESULTS"
+    record_peak_rss
     stop_server
 
     # The same database with the cache off: every request pays its lookups.
@@ -367,11 +399,7 @@ run_case() {
         introspect_pat
         introspect_jwt
     fi
-    rss=$(peak_rss_mb)
-    echo "peak RSS of the server (VmHWM): $rss MB" | tee -a "$REPORT"
-    printf '%s\tpeak_rss_mb\t%s\t\t\t\t\t\t\t\n' "$CASE" "$rss" >>"$RESULTS"
-    stop_server
-    drop_pg_database
+    finish_case
 }
 
 {
@@ -385,6 +413,8 @@ run_case() {
 } | tee -a "$REPORT"
 
 first_keys=${KEY_COUNTS%% *}
+# The login figures do not depend on the number of keys: one case per database.
+[[ $ONLY == login ]] && KEY_COUNTS=$first_keys
 for db in $DBS; do
     for keys in $KEY_COUNTS; do
         run_case "$db" "$keys" "$([[ $keys == "$first_keys" ]] && echo true || echo false)"
