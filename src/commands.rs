@@ -16,9 +16,12 @@ use crate::{accounts, http, telemetry};
 
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     telemetry::init(settings.log_format);
-    let issuer = settings.issuer.clone();
     let app = Application::build(settings, Arc::new(SystemClock)).await?;
-    tracing::info!(port = app.port(), %issuer, "trident is listening");
+    tracing::info!(
+        port = app.port(),
+        issuer = %app.issuer(),
+        "trident is listening"
+    );
     app.run_until_stopped().await?;
     tracing::info!("trident stopped");
     Ok(())

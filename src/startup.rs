@@ -90,6 +90,11 @@ impl Application {
         self.port
     }
 
+    /// The issuer the server answers as (a derived one names the port actually bound).
+    pub fn issuer(&self) -> &str {
+        &self.state.settings.issuer
+    }
+
     /// Serves until SIGINT/SIGTERM, then drains in-flight requests.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let reload = tokio::spawn(maintain_periodically(self.state.clone()));

@@ -559,9 +559,14 @@ mod tests {
         // once their hashes run: the next callers must wait for those hashes, not
         // start beside them.
         let abandoned = verify_all(permits * QUEUE_FACTOR);
-        while hasher.running.available_permits() > 0 {
-            tokio::task::yield_now().await;
-        }
+        // Until both permits are taken (bounded: on a starved machine the hashes
+        // may all end before this task looks; what follows holds either way).
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            while hasher.running.available_permits() > 0 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await;
         for caller in &abandoned {
             caller.abort();
         }

@@ -1,7 +1,8 @@
 //! API keys bound to users: the worker story of the seeds.
 
 use reqwest::StatusCode;
-use sea_orm::ConnectionTrait;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -54,10 +55,20 @@ async fn me_status(app: &TestApp, key: &str) -> StatusCode {
     app.get_me(&api_key_auth(key)).await.status()
 }
 
-async fn exec_sql(app: &TestApp, sql: &str) {
-    let conn = sea_orm::Database::connect(&app.database_url).await.unwrap();
-    conn.execute_unprepared(sql).await.unwrap();
-    conn.close().await.unwrap();
+/// Moves the end of the key `id` into the past, as time would.
+async fn expire_key(app: &TestApp, id: &str) {
+    let db = app.db().await;
+    let changed = entity::api_keys::Entity::update_many()
+        .col_expr(
+            entity::api_keys::Column::ExpiresAt,
+            Expr::value(chrono::Utc::now() - chrono::Duration::days(1)),
+        )
+        .filter(entity::api_keys::Column::Id.eq(uuid::Uuid::parse_str(id).unwrap()))
+        .exec(&db)
+        .await
+        .unwrap();
+    assert_eq!(changed.rows_affected, 1, "key {id}");
+    db.close().await.unwrap();
 }
 
 #[tokio::test]
@@ -316,7 +327,7 @@ async fn rotation_runs_both_keys_through_the_grace_period_and_then_only_the_new_
     assert_problem(again, 409, "rotating a key twice").await;
 
     // Past the grace period: move the old key's end into the past, as time would.
-    exec_sql(&app, &format!("UPDATE api_keys SET expires_at = '2001-01-01 00:00:00+00:00' WHERE display_prefix = '{}'", &old_secret[..13])).await;
+    expire_key(&app, id).await;
     assert_eq!(
         me_status(&app, &old_secret).await,
         401,
@@ -371,11 +382,7 @@ async fn revoked_expired_and_malformed_keys_get_one_uniform_401() {
         json!({"name": "e", "expires_at": "2999-01-01T00:00:00Z"}),
     )
     .await;
-    exec_sql(
-        &app,
-        "UPDATE api_keys SET expires_at = '2001-01-01 00:00:00+00:00' WHERE name = 'e'",
-    )
-    .await;
+    expire_key(&app, expired["id"].as_str().unwrap()).await;
 
     let mut broken = key.clone().into_bytes();
     broken[12] = if broken[12] == b'A' { b'B' } else { b'A' };

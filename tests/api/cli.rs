@@ -6,7 +6,6 @@
 //! shell settings cannot leak in. These tests use SQLite only: the commands
 //! behave the same on PostgreSQL, whose storage the HTTP tests cover.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -104,47 +103,65 @@ struct RunningServer {
 }
 
 impl RunningServer {
-    /// Starts `trident serve` on a free port and waits (bounded) until `/healthz` answers.
+    /// Starts `trident serve` on a port the system picks (`127.0.0.1:0`: no other
+    /// process can take it between a probe and the bind), reads that port from the
+    /// server's log line, and waits (bounded) until `/healthz` answers there.
     async fn start(workdir: &Workdir) -> Self {
-        // Another process may take the free port between our probe and the
-        // server's bind; then try again on another.
-        for attempt in 1..=3 {
-            let port = free_port();
-            let log = workdir.join(&format!("serve-{attempt}.log"));
-            let child = workdir
-                .trident(&["serve"])
-                .env("TRIDENT_BIND", format!("127.0.0.1:{port}"))
-                .env("TRIDENT_WORKERS", "1")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(std::fs::File::create(&log).expect("creating the server log"))
-                .spawn()
-                .expect("starting trident serve");
-            let mut server = RunningServer {
-                child,
-                address: format!("http://127.0.0.1:{port}"),
-                log,
-            };
-            if server.wait_until_healthy().await {
-                return server;
-            }
-            let log = server.log();
-            assert!(
-                log.contains("binding"),
-                "trident serve did not become healthy; its log:\n{log}"
-            );
-        }
-        panic!("trident serve could not bind a free port in 3 attempts");
+        let log = workdir.join("serve.log");
+        let child = workdir
+            .trident(&["serve"])
+            .env("TRIDENT_BIND", "127.0.0.1:0")
+            .env("TRIDENT_WORKERS", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("creating the server log"))
+            .spawn()
+            .expect("starting trident serve");
+        let mut server = RunningServer {
+            child,
+            address: String::new(),
+            log,
+        };
+        let port = server.wait_for_port().await;
+        server.address = format!("http://127.0.0.1:{port}");
+        server.wait_until_healthy().await;
+        server
     }
 
-    /// True once `/healthz` answers 200; false if the process exits first.
-    async fn wait_until_healthy(&mut self) -> bool {
+    /// The port of the log's `trident is listening port=…` line, once it is written.
+    async fn wait_for_port(&mut self) -> u16 {
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        while Instant::now() < deadline {
+            let log = self.log();
+            let port = log
+                .lines()
+                .find(|line| line.contains("trident is listening"))
+                .and_then(|line| line.split_once(" port=")?.1.split(' ').next()?.parse().ok());
+            if let Some(port) = port {
+                return port;
+            }
+            assert!(
+                self.child.try_wait().expect("polling the server").is_none(),
+                "trident serve exited before listening; its log:\n{log}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "trident serve did not listen within {STARTUP_TIMEOUT:?}; its log:\n{}",
+            self.log()
+        );
+    }
+
+    /// Waits (bounded) until `/healthz` answers 200.
+    async fn wait_until_healthy(&mut self) {
         let client = reqwest::Client::new();
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         while Instant::now() < deadline {
-            if self.child.try_wait().expect("polling the server").is_some() {
-                return false;
-            }
+            assert!(
+                self.child.try_wait().expect("polling the server").is_none(),
+                "trident serve exited; its log:\n{}",
+                self.log()
+            );
             let healthy = client
                 .get(format!("{}/healthz", self.address))
                 .timeout(Duration::from_secs(2))
@@ -152,7 +169,7 @@ impl RunningServer {
                 .await
                 .is_ok_and(|r| r.status() == 200);
             if healthy {
-                return true;
+                return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -176,13 +193,6 @@ impl Drop for RunningServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("finding a free port")
-        .port()
 }
 
 /// Decodes the protected header of a compact JWS.
@@ -414,6 +424,21 @@ async fn rotated_keys_stay_published_and_the_newest_signs() {
 
     let server = RunningServer::start(&workdir).await;
     let client = reqwest::Client::new();
+    // Bound to port 0, the derived issuer names the port the system picked.
+    let metadata: Value = client
+        .get(server.url("/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(metadata["issuer"], server.address.as_str());
+    assert!(
+        server.log().contains(&format!("issuer={}", server.address)),
+        "the log names the issuer: {}",
+        server.log()
+    );
     let jwks: Value = client
         .get(server.url("/.well-known/jwks.json"))
         .send()

@@ -6,12 +6,13 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::Semaphore;
 
@@ -76,7 +77,6 @@ where
     }
 }
 
-/// ChromeDriver from `PATH`, or a failure that says how to install it.
 /// ChromeDriver, when it and Chromium are installed. Without them a browser test
 /// is skipped with a loud notice on a developer's machine (so `cargo test` works
 /// anywhere), and fails where `TRIDENT_REQUIRE_BROWSER_TESTS=1` (CI).
@@ -99,37 +99,38 @@ fn chromedriver_binary() -> Option<PathBuf> {
     }
 }
 
-/// Starts ChromeDriver on a free loopback port and waits until it answers.
+/// Starts ChromeDriver on a loopback port it picks itself (`--port=0`: nothing can
+/// take the port between a probe and its bind) and waits until it says which.
 async fn start_chromedriver(binary: &std::path::Path) -> (Child, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port for ChromeDriver")
-        .port();
     let mut child = Command::new(binary)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
+        .arg("--port=0")
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()
         .unwrap_or_else(|e| panic!("starting {}: {e}; {INSTALL_HINT}", binary.display()));
-    let url = format!("http://127.0.0.1:{port}");
-    let status = reqwest::Client::new();
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Ok(response) = status.get(format!("{url}/status")).send().await {
-            if response.status().is_success() {
-                return (child, url);
+    let stdout = child.stdout.take().expect("ChromeDriver's piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let port = tokio::time::timeout(PATIENCE, async {
+        while let Some(line) = lines.next_line().await.ok().flatten() {
+            // "ChromeDriver was started successfully on port 39815."
+            if let Some((_, rest)) = line.split_once("started successfully on port ") {
+                return rest.trim_end_matches('.').parse::<u16>().ok();
             }
         }
-        if let Ok(Some(exit)) = child.try_wait() {
-            panic!("ChromeDriver exited at start ({exit}); {INSTALL_HINT}");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "ChromeDriver did not answer on port {port}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        None
+    })
+    .await
+    .ok()
+    .flatten();
+    let Some(port) = port else {
+        let exit = child.try_wait().ok().flatten();
+        panic!("ChromeDriver did not say it started (exit: {exit:?}); {INSTALL_HINT}");
+    };
+    // Keep reading what it writes later, so it never blocks on (or dies of) a full
+    // or closed pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, format!("http://127.0.0.1:{port}"))
 }
 
 fn chromium_capabilities() -> serde_json::Map<String, Value> {
