@@ -144,6 +144,7 @@ async fn malformed_oversized_and_unknown_requests_get_their_own_status_never_a_5
     ];
 
     let own = app.address.clone();
+    let signed_in_as = format!("<strong id=\"whoami\">{}</strong>", alice.username);
     for case in cases {
         let page = match case.body {
             None => browser.get(&case.path).await,
@@ -174,6 +175,13 @@ async fn malformed_oversized_and_unknown_requests_get_their_own_status_never_a_5
             "case {name}: a page answers with a page, not JSON ({})",
             page.header("content-type")
         );
+        if page.status >= 400 {
+            assert!(
+                page.body.contains(&signed_in_as),
+                "case {name}: the error page keeps alice's frame ({})",
+                page.body
+            );
+        }
     }
     assert_eq!(
         pats_of(&app, &bob_api).await[0]["status"],

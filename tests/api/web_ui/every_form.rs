@@ -179,6 +179,14 @@ async fn administration_pages_and_forms_refuse_a_user_without_the_permission() {
     ] {
         let page = browser.get(&path).await;
         assert_eq!(page.status, 403, "GET {path}");
+        assert!(
+            page.body
+                .contains(&format!("<strong id=\"whoami\">{}</strong>", user.username))
+                && page.body.contains("action=\"/logout\""),
+            "GET {path}: the refusal keeps the user's frame with Sign out: {}",
+            page.body
+        );
+        assert!(!page.body.contains("/admin/"), "GET {path}: no admin links");
     }
 
     let cases = [
