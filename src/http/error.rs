@@ -175,7 +175,19 @@ pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Err
     actix_web::error::InternalError::from_response(err, response).into()
 }
 
-/// Unknown routes.
-pub async fn not_found() -> HttpResponse {
-    AppError::NotFound.error_response()
+/// Unknown routes: a problem document, or the 404 page for a browser that asks
+/// for HTML outside the API's paths (a mistyped page address).
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, super::ui::UiError> {
+    let api = ["/api/", "/oauth/", "/.well-known/"]
+        .iter()
+        .any(|prefix| req.path().starts_with(prefix));
+    let wants_html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_html && !api {
+        return Err(AppError::NotFound.into());
+    }
+    Ok(AppError::NotFound.error_response())
 }

@@ -189,3 +189,42 @@ async fn malformed_oversized_and_unknown_requests_get_their_own_status_never_a_5
         "bob's token is untouched"
     );
 }
+
+#[tokio::test]
+async fn a_mistyped_page_address_gets_the_404_page_and_api_paths_keep_their_problems() {
+    let app = spawn_app().await;
+    let alice = app.seed_user(&["user"]).await;
+    let mut browser = Browser::signed_in(&app, &alice).await;
+    let html = [("accept", "text/html,application/xhtml+xml,*/*;q=0.8")];
+
+    let page = browser
+        .request(reqwest::Method::GET, "/tokenz", &html, None)
+        .await;
+    assert_eq!(page.status, 404);
+    assert!(page.header("content-type").starts_with("text/html"));
+    assert!(
+        page.body.contains(&format!(
+            "<strong id=\"whoami\">{}</strong>",
+            alice.username
+        )),
+        "the 404 page in alice's frame: {}",
+        page.body
+    );
+
+    for path in ["/api/v1/nothing", "/oauth/nothing", "/.well-known/nothing"] {
+        let page = browser
+            .request(reqwest::Method::GET, path, &html, None)
+            .await;
+        assert_eq!(page.status, 404, "{path}");
+        assert_eq!(
+            page.header("content-type"),
+            "application/problem+json",
+            "{path}"
+        );
+    }
+    let page = browser
+        .request(reqwest::Method::GET, "/tokenz", &[("accept", "*/*")], None)
+        .await;
+    assert_eq!(page.status, 404);
+    assert_eq!(page.header("content-type"), "application/problem+json");
+}
