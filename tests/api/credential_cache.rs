@@ -8,16 +8,12 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement};
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_node, TestApp, TestClient};
+use crate::helpers::{postgres_configured, spawn_node, TestApp, TestClient};
 use crate::introspection::{
     api_key_auth, assert_inactive, basic, fixture, introspect, introspect_text_at, me_status_at,
     scopes, strings, user_with_key, Fixture, INACTIVE,
 };
 use crate::revocation::{report_leak, revoke};
-
-fn postgres_configured() -> bool {
-    std::env::var("TRIDENT_TEST_DATABASE_URL").is_ok_and(|url| !url.is_empty())
-}
 
 /// On PostgreSQL, waits (bounded) until `nodes` servers hold their `LISTEN`
 /// connection: before that a node bypasses its cache, and nothing would be warm.

@@ -70,6 +70,11 @@ pub fn random_string(len: usize) -> String {
     Alphanumeric.sample_string(&mut rand::thread_rng(), len)
 }
 
+/// True when the tests run on PostgreSQL (`TRIDENT_TEST_DATABASE_URL`).
+pub fn postgres_configured() -> bool {
+    std::env::var("TRIDENT_TEST_DATABASE_URL").is_ok_and(|url| !url.is_empty())
+}
+
 async fn fresh_database() -> (String, TestDatabase) {
     match std::env::var("TRIDENT_TEST_DATABASE_URL") {
         Ok(server_url) if !server_url.is_empty() => {

@@ -6,6 +6,7 @@ mod bad_input;
 mod browser;
 mod cli;
 mod credential_cache;
+mod database_tls;
 mod helpers;
 mod introspection;
 mod jwt;
