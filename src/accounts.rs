@@ -13,7 +13,7 @@ use crate::state::AppState;
 use crate::store::audit::{self, AuditEvent, Outcome};
 use crate::store::roles::{self, RoleRecord};
 use crate::store::users::{self, NewUser, UserChanges, UserRecord};
-use crate::store::{refresh_tokens, Page};
+use crate::store::{browser_sessions, refresh_tokens, Page};
 
 pub const ADMIN_ROLE: &str = "admin";
 pub const USER_ROLE: &str = "user";
@@ -186,13 +186,18 @@ pub async fn update_user(
     )
     .await?
     .ok_or(AppError::NotFound)?;
-    if password_changed {
-        // A new password ends every session the old one opened.
-        refresh_tokens::revoke_all_for_user(&txn, id, "password_changed", now).await?;
-    }
-    if update.disabled == Some(true) {
-        // Re-enabling must not bring old sessions back.
-        refresh_tokens::revoke_all_for_user(&txn, id, "user_disabled", now).await?;
+    // A new password ends every session the old one opened; re-enabling must not
+    // bring old sessions back. Both kinds: API sessions and signed-in browsers.
+    let ends_sessions = if password_changed {
+        Some("password_changed")
+    } else if update.disabled == Some(true) {
+        Some("user_disabled")
+    } else {
+        None
+    };
+    if let Some(reason) = ends_sessions {
+        refresh_tokens::revoke_all_for_user(&txn, id, reason, now).await?;
+        browser_sessions::delete_for_user(&txn, id).await?;
     }
     audit::record(
         &txn,

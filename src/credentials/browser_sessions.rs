@@ -59,8 +59,9 @@ pub async fn open(
     let ttl = Duration::from_std(state.settings.ui_session_ttl).map_err(anyhow::Error::from)?;
     let expires_at = now + ttl;
     let txn = state.db.write().begin().await?;
+    let mut replaced = None;
     if let Some(previous) = replacing.filter(|s| s.kind() == SecretKind::BrowserSession) {
-        store::delete_by_digest(&txn, &previous.digest()).await?;
+        replaced = store::delete_by_digest(&txn, &previous.digest()).await?;
     }
     let id = store::insert(&txn, user.id, &secret.digest(), now, expires_at).await?;
     audit::record(
@@ -72,8 +73,14 @@ pub async fn open(
         now,
     )
     .await?;
-    // The replaced session may be cached as valid: every node must forget it.
-    state.commit_credential_change(txn).await?;
+    if replaced.is_some() {
+        // The replaced session may be cached as valid: every node must forget it.
+        state.commit_credential_change(txn).await?;
+    } else {
+        // A new session nobody has cached: no node needs to forget anything (a
+        // made-up cookie must not be a way to flush every node's cache).
+        txn.commit().await?;
+    }
     Ok(OpenedSession { secret, expires_at })
 }
 
@@ -84,16 +91,19 @@ pub async fn sign_out(state: &AppState, secret: &OpaqueSecret) -> Result<(), App
     }
     let now = state.clock.now();
     let txn = state.db.write().begin().await?;
-    if let Some(ended) = store::delete_by_digest(&txn, &secret.digest()).await? {
-        audit::record(
-            &txn,
-            AuditEvent::new("session.logout", Outcome::Success)
-                .target("browser_session", ended.id.to_string())
-                .details(serde_json::json!({ "user_id": ended.user_id })),
-            now,
-        )
-        .await?;
-    }
+    // An unknown or made-up session: nothing to end, and no node's cache to
+    // flush (anyone can compute the CSRF token of a cookie they made up).
+    let Some(ended) = store::delete_by_digest(&txn, &secret.digest()).await? else {
+        return Ok(());
+    };
+    audit::record(
+        &txn,
+        AuditEvent::new("session.logout", Outcome::Success)
+            .target("browser_session", ended.id.to_string())
+            .details(serde_json::json!({ "user_id": ended.user_id })),
+        now,
+    )
+    .await?;
     state.commit_credential_change(txn).await?;
     Ok(())
 }

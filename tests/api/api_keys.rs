@@ -1,8 +1,6 @@
 //! API keys bound to users: the worker story of the seeds.
 
 use reqwest::StatusCode;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -53,22 +51,6 @@ async fn create_key_ok(app: &TestApp, auth: &str, body: Value) -> Value {
 
 async fn me_status(app: &TestApp, key: &str) -> StatusCode {
     app.get_me(&api_key_auth(key)).await.status()
-}
-
-/// Moves the end of the key `id` into the past, as time would.
-async fn expire_key(app: &TestApp, id: &str) {
-    let db = app.db().await;
-    let changed = entity::api_keys::Entity::update_many()
-        .col_expr(
-            entity::api_keys::Column::ExpiresAt,
-            Expr::value(chrono::Utc::now() - chrono::Duration::days(1)),
-        )
-        .filter(entity::api_keys::Column::Id.eq(uuid::Uuid::parse_str(id).unwrap()))
-        .exec(&db)
-        .await
-        .unwrap();
-    assert_eq!(changed.rows_affected, 1, "key {id}");
-    db.close().await.unwrap();
 }
 
 #[tokio::test]
@@ -327,7 +309,7 @@ async fn rotation_runs_both_keys_through_the_grace_period_and_then_only_the_new_
     assert_problem(again, 409, "rotating a key twice").await;
 
     // Past the grace period: move the old key's end into the past, as time would.
-    expire_key(&app, id).await;
+    app.expire_api_key(id).await;
     assert_eq!(
         me_status(&app, &old_secret).await,
         401,
@@ -382,7 +364,7 @@ async fn revoked_expired_and_malformed_keys_get_one_uniform_401() {
         json!({"name": "e", "expires_at": "2999-01-01T00:00:00Z"}),
     )
     .await;
-    expire_key(&app, expired["id"].as_str().unwrap()).await;
+    app.expire_api_key(expired["id"].as_str().unwrap()).await;
 
     let mut broken = key.clone().into_bytes();
     broken[12] = if broken[12] == b'A' { b'B' } else { b'A' };

@@ -427,6 +427,24 @@ impl TestApp {
     }
 
     /// A direct connection to the app's database, for checking what is stored.
+    /// Moves the end of the API key `id` into the past, as time would.
+    pub async fn expire_api_key(&self, id: &str) {
+        use sea_orm::sea_query::Expr;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let db = self.db().await;
+        let changed = entity::api_keys::Entity::update_many()
+            .col_expr(
+                entity::api_keys::Column::ExpiresAt,
+                Expr::value(chrono::Utc::now() - chrono::Duration::days(1)),
+            )
+            .filter(entity::api_keys::Column::Id.eq(uuid::Uuid::parse_str(id).unwrap()))
+            .exec(&db)
+            .await
+            .unwrap();
+        assert_eq!(changed.rows_affected, 1, "key {id}");
+        let _ = db.close().await;
+    }
+
     pub async fn db(&self) -> sea_orm::DatabaseConnection {
         sea_orm::Database::connect(&self.database_url)
             .await

@@ -85,6 +85,44 @@ async fn disabling_the_user_ends_their_browser_session_at_once() {
         .await;
     assert_ne!(page.status, 303, "a disabled user cannot sign in again");
     assert!(page.set_cookie(SESSION_COOKIE).is_none());
+
+    // Enabled again: the session that was open before stays ended.
+    let response = app
+        .patch_json(
+            &format!("/api/v1/users/{}", user.id),
+            &app.admin_auth().await,
+            &json!({"disabled": false}),
+        )
+        .await;
+    assert_eq!(response.status(), 200, "enabling the user again");
+    assert_sent_to_sign_in(&app, &session, "re-enabled user, old session").await;
+}
+
+#[tokio::test]
+async fn a_password_reset_ends_every_browser_session_of_the_user() {
+    let app = spawn_app().await;
+    let user = app.seed_user(&["user"]).await;
+    let other = app.seed_user(&["user"]).await;
+    let mut browser = Browser::signed_in(&app, &user).await;
+    let session = browser.session();
+    assert_eq!(browser.get("/tokens").await.status, 200, "a warm session");
+    let bystander = Browser::signed_in(&app, &other).await.session();
+
+    let response = app
+        .patch_json(
+            &format!("/api/v1/users/{}", user.id),
+            &app.admin_auth().await,
+            &json!({"password": "a-brand-new-password-42"}),
+        )
+        .await;
+    assert_eq!(response.status(), 200, "resetting the password");
+
+    assert_sent_to_sign_in(&app, &session, "after a password reset").await;
+    assert_eq!(
+        me_with_cookie(&app, &bystander).await.status(),
+        200,
+        "another user's session is untouched"
+    );
 }
 
 #[tokio::test]
@@ -101,4 +139,39 @@ async fn logging_out_everywhere_and_reporting_the_cookie_as_leaked_end_the_sessi
     let response = crate::revocation::report_leak(&app, &app.client, &[&leaked.session()]).await;
     assert_eq!(response.status(), 202, "the leak report");
     assert_sent_to_sign_in(&app, &leaked.session(), "reported as leaked").await;
+}
+
+#[tokio::test]
+async fn signing_out_a_made_up_session_changes_nothing_and_flushes_no_cache() {
+    use trident::credentials::browser_sessions::csrf_token;
+    use trident::credentials::{OpaqueSecret, SecretKind};
+
+    // The credential cache stays on: a flush would show as a change moved behind
+    // the server's back suddenly being seen.
+    let app = spawn_app().await;
+    let admin = app.admin_auth().await;
+    let (_, key) = crate::introspection::user_with_key(&app, &admin, &["user"]).await;
+    let with_key = format!("Api-Key {}", key.key);
+    assert_eq!(app.get_me(&with_key).await.status(), 200, "warming the key");
+    app.expire_api_key(&key.id).await;
+    assert_eq!(app.get_me(&with_key).await.status(), 200, "still cached");
+
+    // A well-formed cookie nobody was given, with the CSRF token anyone can
+    // compute for it, from a client that sends no Origin.
+    let made_up = OpaqueSecret::generate(SecretKind::BrowserSession);
+    let response = app
+        .client
+        .post(app.url("/logout"))
+        .header("cookie", format!("{SESSION_COOKIE}={}", made_up.reveal()))
+        .form(&[("csrf_token", csrf_token(made_up.reveal()))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303, "sent to the sign-in page");
+
+    assert_eq!(
+        app.get_me(&with_key).await.status(),
+        200,
+        "signing out a session that does not exist flushed no cache"
+    );
 }
