@@ -81,9 +81,10 @@ pub async fn register(
         return Err(AppError::NotFound);
     }
     if let Some(ip) = source_ip {
-        let wait = state
-            .login_limiter
-            .check(&format!("register:{ip}"), state.clock.now());
+        let wait = state.login_limiter.check(
+            &format!("register:{}", crate::throttle::address_key(&ip)),
+            state.clock.now(),
+        );
         wait.map_err(|w| AppError::TooManyRequests {
             retry_after: w.num_seconds().max(1) as u64,
         })?;

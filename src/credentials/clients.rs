@@ -233,7 +233,7 @@ impl From<crate::store::StoreError> for ClientAuthError {
 fn throttle_keys(client_id: &str, source_ip: Option<&str>) -> Vec<String> {
     let mut keys = vec![format!("client:{client_id}")];
     if let Some(ip) = source_ip {
-        keys.push(format!("ip:{ip}"));
+        keys.push(format!("ip:{}", crate::throttle::address_key(ip)));
     }
     keys
 }

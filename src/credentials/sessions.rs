@@ -21,6 +21,7 @@ use crate::oauth::FIRST_PARTY_CLIENT_ID;
 use crate::state::AppState;
 use crate::store::audit::{self, AuditEvent, Outcome};
 use crate::store::{browser_sessions, refresh_tokens, users};
+use crate::throttle;
 
 pub struct TokenPair {
     pub access_token: String,
@@ -42,19 +43,19 @@ fn throttle(
     source_ip: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let by_user = state
-        .login_limiter
-        .check(&format!("user:{}", username.to_lowercase()), now);
-    let by_ip = match source_ip {
-        Some(ip) => state.login_limiter.check(&format!("ip:{ip}"), now),
-        None => Ok(()),
+    let refused = |wait: chrono::Duration| AppError::TooManyRequests {
+        retry_after: wait.num_seconds().max(1) as u64,
     };
-    match (by_user, by_ip) {
-        (Ok(()), Ok(())) => Ok(()),
-        (Err(wait), _) | (_, Err(wait)) => Err(AppError::TooManyRequests {
-            retry_after: wait.num_seconds().max(1) as u64,
-        }),
+    // The address first: a refused address charges no username's bucket, so one
+    // source cannot lock others out of their accounts faster than its own limit.
+    if let Some(ip) = source_ip {
+        let key = format!("ip:{}", throttle::address_key(ip));
+        state.login_limiter.check(&key, now).map_err(refused)?;
     }
+    state
+        .login_limiter
+        .check(&format!("user:{}", username.to_lowercase()), now)
+        .map_err(refused)
 }
 
 /// Checks a username and password, throttled like every login and at equal cost

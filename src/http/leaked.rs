@@ -39,7 +39,10 @@ pub async fn revoke_leaked_credentials(
     if let Some(ip) = &ip {
         state
             .login_limiter
-            .check(&format!("leak:{ip}"), state.clock.now())
+            .check(
+                &format!("leak:{}", crate::throttle::address_key(ip)),
+                state.clock.now(),
+            )
             .map_err(|w| AppError::TooManyRequests {
                 retry_after: w.num_seconds().max(1) as u64,
             })?;

@@ -184,6 +184,35 @@ async fn login_attempts_from_one_address_are_throttled_whatever_the_username() {
 }
 
 #[tokio::test]
+async fn an_address_over_its_budget_cannot_lock_a_user_out() {
+    let app = spawn_app_with(|s| s.login_attempts_per_minute = 3).await;
+    let user = app.seed_user(&["user"]).await;
+    let attacker = client_from([127, 0, 0, 31]);
+    for i in 0..3 {
+        let response = app
+            .login_via(&attacker, &format!("guess-{i}"), "wrong-password")
+            .await;
+        assert_eq!(response.status(), 401, "attempt {}", i + 1);
+    }
+
+    // Refused for the address, these attempts charge nothing to the user's budget.
+    for i in 0..5 {
+        let response = app
+            .login_via(&attacker, &user.username, "wrong-password")
+            .await;
+        assert_eq!(response.status(), 429, "attacker's attempt {i} on the user");
+    }
+    let response = app
+        .login_via(
+            &client_from([127, 0, 0, 32]),
+            &user.username,
+            &user.password,
+        )
+        .await;
+    assert_eq!(response.status(), 200, "the user signs in from elsewhere");
+}
+
+#[tokio::test]
 async fn refreshing_issues_a_new_working_pair_that_must_not_be_cached() {
     let app = spawn_app().await;
     let first = app.login_ok(&app.admin.username, &app.admin.password).await;
