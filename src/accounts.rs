@@ -7,7 +7,7 @@ use uuid::Uuid;
 use entity::api_keys::Model as ApiKey;
 
 use crate::credentials::{api_keys, OpaqueSecret};
-use crate::domain::{Password, PrincipalRef, RoleName, ScopeSet, Username};
+use crate::domain::{Password, Principal, PrincipalRef, RoleName, ScopeSet, Username};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::audit::{self, AuditEvent, Outcome};
@@ -17,6 +17,72 @@ use crate::store::{browser_sessions, refresh_tokens, Page};
 
 pub const ADMIN_ROLE: &str = "admin";
 pub const USER_ROLE: &str = "user";
+
+/// The permissions that give power over other principals or over Trident itself
+/// (the built-in `admin` role holds them, and the self-service ones below). The
+/// self-service permissions of the `user` role (`api_keys:read|write`,
+/// `tokens:read|write`: one's own keys and PATs) and application permissions are
+/// not among them.
+pub const PRIVILEGED_PERMISSIONS: &[&str] = &[
+    "users:read",
+    "users:write",
+    "roles:read",
+    "roles:write",
+    "clients:read",
+    "clients:write",
+    "audit:read",
+    "api_keys:admin",
+    "tokens:introspect",
+    "keys:rotate",
+];
+
+/// No credential makes one more powerful than itself: a caller may hand out a
+/// privileged permission (through a role given to a user or client, or a
+/// permission added to a role) only if it holds that permission itself. Without
+/// this, `users:write` alone could give its holder the `admin` role, and a PAT
+/// scoped to `clients:write` could register a client with it. Self-service and
+/// application permissions are granted by whoever may manage the user, client or
+/// role.
+pub fn check_grant<'a>(
+    grantor: &Principal,
+    field: &'static str,
+    granted: impl IntoIterator<Item = &'a str>,
+) -> Result<(), AppError> {
+    match granted
+        .into_iter()
+        .find(|p| PRIVILEGED_PERMISSIONS.contains(p) && !grantor.has_scope(p))
+    {
+        Some(missing) => Err(AppError::CannotGrant {
+            field,
+            permission: missing.to_owned(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// [`check_grant`] for roles given to a user or client: the permissions of the
+/// roles in `after` that were not in `before`. No grantor (the CLI, start-up,
+/// self-registration): nothing to check.
+pub async fn check_role_grant(
+    db: &impl sea_orm::ConnectionTrait,
+    grantor: Option<&Principal>,
+    before: &[String],
+    after: &[RoleName],
+) -> Result<(), AppError> {
+    let Some(grantor) = grantor else {
+        return Ok(());
+    };
+    let added: Vec<String> = after
+        .iter()
+        .map(|r| r.as_str().to_owned())
+        .filter(|r| !before.contains(r))
+        .collect();
+    if added.is_empty() {
+        return Ok(());
+    }
+    let granted = roles::granted_by(db, &added).await?;
+    check_grant(grantor, "roles", granted.iter().map(String::as_str))
+}
 
 pub struct UserUpdate {
     pub password: Option<Password>,
@@ -33,7 +99,7 @@ pub struct CreatedUser {
 /// Creates a user. `actor` is `None` for the CLI and the start-up bootstrap.
 pub async fn create_user(
     state: &AppState,
-    actor: Option<&PrincipalRef>,
+    actor: Option<&Principal>,
     username: Username,
     password: Password,
     roles: Vec<RoleName>,
@@ -42,6 +108,7 @@ pub async fn create_user(
     let password_hash = state.hasher.hash(password).await?;
     let now = state.clock.now();
     let txn = state.db.write().begin().await?;
+    check_role_grant(&txn, actor, &[], &roles).await?;
     let record = users::insert(
         &txn,
         NewUser {
@@ -56,7 +123,7 @@ pub async fn create_user(
         .target("user", record.user.id.to_string())
         .details(json!({ "username": record.user.username, "roles": record.roles }));
     if let Some(actor) = actor {
-        event = event.actor(actor);
+        event = event.actor(&actor.principal);
     }
     audit::record(&txn, event, now).await?;
     let api_key = if issue_api_key {
@@ -151,7 +218,7 @@ async fn keep_an_admin(
 
 pub async fn update_user(
     state: &AppState,
-    actor: &PrincipalRef,
+    actor: &Principal,
     id: Uuid,
     update: UserUpdate,
 ) -> Result<UserRecord, AppError> {
@@ -169,6 +236,9 @@ pub async fn update_user(
         .as_ref()
         .is_some_and(|roles| !roles.iter().any(|r| r.as_str() == ADMIN_ROLE));
     keep_an_admin(&txn, &current, drops_admin || update.disabled == Some(true)).await?;
+    if let Some(roles) = &update.roles {
+        check_role_grant(&txn, Some(actor), &current.roles, roles).await?;
+    }
     let password_changed = password_hash.is_some();
     let details = json!({
         "password_changed": password_changed,
@@ -203,7 +273,7 @@ pub async fn update_user(
     audit::record(
         &txn,
         AuditEvent::new("user.update", Outcome::Success)
-            .actor(actor)
+            .actor(&actor.principal)
             .target("user", id.to_string())
             .details(details),
         now,
@@ -255,18 +325,19 @@ pub async fn get_role(state: &AppState, name: &str) -> Result<RoleRecord, AppErr
 
 pub async fn create_role(
     state: &AppState,
-    actor: &PrincipalRef,
+    actor: &Principal,
     name: RoleName,
     description: &str,
     permissions: ScopeSet,
 ) -> Result<RoleRecord, AppError> {
+    check_grant(actor, "permissions", permissions.iter().map(|p| p.as_str()))?;
     let now = state.clock.now();
     let txn = state.db.write().begin().await?;
     roles::insert(&txn, &name, description, &permissions, now).await?;
     audit::record(
         &txn,
         AuditEvent::new("role.create", Outcome::Success)
-            .actor(actor)
+            .actor(&actor.principal)
             .target("role", name.as_str())
             .details(json!({ "permissions": permissions.to_strings() })),
         now,
@@ -282,7 +353,7 @@ pub async fn create_role(
 /// Replaces a role's description and permissions (PUT). The built-in `admin` role keeps its permissions.
 pub async fn replace_role(
     state: &AppState,
-    actor: &PrincipalRef,
+    actor: &Principal,
     name: &str,
     description: &str,
     permissions: ScopeSet,
@@ -299,12 +370,21 @@ pub async fn replace_role(
             ));
         }
     }
+    // Permissions added to a role reach every holder: the grantor must hold them.
+    check_grant(
+        actor,
+        "permissions",
+        permissions
+            .iter()
+            .map(|p| p.as_str())
+            .filter(|p| !current.permissions.iter().any(|held| held == p)),
+    )?;
     roles::set_description(&txn, name, description).await?;
     roles::set_permissions(&txn, name, &permissions).await?;
     audit::record(
         &txn,
         AuditEvent::new("role.update", Outcome::Success)
-            .actor(actor)
+            .actor(&actor.principal)
             .target("role", name)
             .details(json!({ "permissions": permissions.to_strings() })),
         now,

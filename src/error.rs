@@ -19,6 +19,13 @@ pub enum AppError {
     /// The credential is valid but lacks this permission (403).
     #[error("missing permission {0}")]
     Forbidden(String),
+    /// The change would grant a permission the caller does not hold itself (403);
+    /// `field` names what carried it (`roles` or `permissions`).
+    #[error("cannot grant {permission}")]
+    CannotGrant {
+        field: &'static str,
+        permission: String,
+    },
     /// The resource does not exist, or is not the caller's to see (404).
     #[error("not found")]
     NotFound,

@@ -61,7 +61,7 @@ pub struct NewClientInput {
 /// Registers a client; its first secret is returned once.
 pub async fn create(
     state: &AppState,
-    actor: Option<&PrincipalRef>,
+    actor: Option<&Principal>,
     input: NewClientInput,
 ) -> Result<(ClientRecord, OpaqueSecret), AppError> {
     validate_name(&input.name)?;
@@ -75,6 +75,7 @@ pub async fn create(
     );
     let secret = OpaqueSecret::generate(SecretKind::ClientSecret);
     let txn = state.db.write().begin().await?;
+    crate::accounts::check_role_grant(&txn, actor, &[], &input.roles).await?;
     let record = clients::insert(
         &txn,
         NewClient {
@@ -91,7 +92,7 @@ pub async fn create(
         .target("client", client_id.clone())
         .details(json!({ "name": input.name, "roles": record.roles }));
     if let Some(actor) = actor {
-        event = event.actor(actor);
+        event = event.actor(&actor.principal);
     }
     audit::record(&txn, event, now).await?;
     txn.commit().await?;
@@ -122,7 +123,7 @@ pub async fn get(state: &AppState, id: Uuid) -> Result<ClientRecord, AppError> {
 
 pub async fn update(
     state: &AppState,
-    actor: &PrincipalRef,
+    actor: &Principal,
     id: Uuid,
     changes: ClientChanges,
 ) -> Result<ClientRecord, AppError> {
@@ -139,13 +140,19 @@ pub async fn update(
         "roles": changes.roles.as_ref().map(|r| r.iter().map(RoleName::as_str).collect::<Vec<_>>()),
     });
     let txn = state.db.write().begin().await?;
+    if let Some(roles) = &changes.roles {
+        let current = clients::find_record(&txn, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        crate::accounts::check_role_grant(&txn, Some(actor), &current.roles, roles).await?;
+    }
     let record = clients::update(&txn, id, changes)
         .await?
         .ok_or(AppError::NotFound)?;
     audit::record(
         &txn,
         AuditEvent::new("client.update", Outcome::Success)
-            .actor(actor)
+            .actor(&actor.principal)
             .target("client", record.client.client_id.clone())
             .details(details),
         now,

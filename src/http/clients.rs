@@ -136,7 +136,7 @@ pub async fn create_client(
         name: body.name,
         access_token_ttl_seconds: body.access_token_ttl_seconds,
     };
-    let (record, secret) = clients::create(&state, Some(&principal.principal), input).await?;
+    let (record, secret) = clients::create(&state, Some(&principal), input).await?;
     Ok(issued_client(record, &secret))
 }
 
@@ -172,7 +172,7 @@ pub async fn update_client(
         access_token_ttl_seconds: body.access_token_ttl_seconds,
         now: state.clock.now(),
     };
-    let record = clients::update(&state, &principal.principal, *id, changes).await?;
+    let record = clients::update(&state, &principal, *id, changes).await?;
     Ok(HttpResponse::Ok().json(ClientBody::from(record)))
 }
 

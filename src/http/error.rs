@@ -51,7 +51,7 @@ impl ResponseError for AppError {
             AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Forbidden(_) | AppError::CannotGrant { .. } => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -89,6 +89,16 @@ impl ResponseError for AppError {
                 "forbidden",
                 "Insufficient permission",
                 Some(format!("this requires the {scope} permission")),
+                None,
+            ),
+            AppError::CannotGrant { field, permission } => problem(
+                status,
+                "cannot-grant",
+                "Cannot grant a permission the caller does not hold",
+                Some(format!(
+                    "{field}: granting {permission} requires holding it; \
+                     no credential can make one more powerful than itself"
+                )),
                 None,
             ),
             AppError::NotFound => problem(status, "not-found", "Not found", None, None),

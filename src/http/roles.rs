@@ -103,14 +103,8 @@ pub async fn create_role(
     let name = RoleName::parse(&body.name).map_err(|e| AppError::validation("name", e.0))?;
     check_description(&body.description)?;
     let permissions = parse_permissions(&body.permissions)?;
-    let record = accounts::create_role(
-        &state,
-        &principal.principal,
-        name,
-        &body.description,
-        permissions,
-    )
-    .await?;
+    let record =
+        accounts::create_role(&state, &principal, name, &body.description, permissions).await?;
     Ok(HttpResponse::Created()
         .insert_header((
             actix_web::http::header::LOCATION,
@@ -151,7 +145,7 @@ pub async fn replace_role(
     let permissions = parse_permissions(&body.permissions)?;
     let record = accounts::replace_role(
         &state,
-        &principal.principal,
+        &principal,
         name.as_str(),
         &body.description,
         permissions,

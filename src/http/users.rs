@@ -120,7 +120,7 @@ pub async fn create_user(
     let issue_key = state.settings.api_key_on_user_create;
     let created = accounts::create_user(
         &state,
-        Some(&principal.principal),
+        Some(&principal),
         username,
         password,
         roles,
@@ -198,7 +198,7 @@ pub async fn update_user(
         roles: body.roles.as_deref().map(parse_roles).transpose()?,
         disabled: body.disabled,
     };
-    let record = accounts::update_user(&state, &principal.principal, *id, update).await?;
+    let record = accounts::update_user(&state, &principal, *id, update).await?;
     Ok(HttpResponse::Ok().json(UserBody::from(record)))
 }
 

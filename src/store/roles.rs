@@ -35,6 +35,18 @@ async fn permissions_of(
     Ok(by_role)
 }
 
+/// Every permission the roles `names` grant together.
+pub async fn granted_by(
+    db: &impl ConnectionTrait,
+    names: &[String],
+) -> Result<Vec<String>, StoreError> {
+    Ok(permissions_of(db, names)
+        .await?
+        .into_values()
+        .flatten()
+        .collect())
+}
+
 pub async fn list(
     db: &impl ConnectionTrait,
     after: Option<&str>,

@@ -7,6 +7,7 @@ mod browser;
 mod cli;
 mod credential_cache;
 mod database_tls;
+mod grants;
 mod helpers;
 mod introspection;
 mod jwt;

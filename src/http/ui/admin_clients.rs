@@ -199,7 +199,7 @@ pub async fn create_client(
             roles: ticked_roles(&form)?,
             access_token_ttl_seconds: token_ttl(&form)?,
         };
-        clients::create(&state, Some(&signed_in.principal.principal), input).await
+        clients::create(&state, Some(&signed_in.principal), input).await
     }
     .await;
     match created {
@@ -295,7 +295,7 @@ pub async fn update_client(
             access_token_ttl_seconds: Some(token_ttl(&form)?),
             now: state.clock.now(),
         };
-        clients::update(&state, &signed_in.principal.principal, *id, changes).await
+        clients::update(&state, &signed_in.principal, *id, changes).await
     }
     .await;
     match saved {

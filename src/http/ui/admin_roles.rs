@@ -130,7 +130,7 @@ pub async fn create_role(
             .map_err(|e| AppError::validation("name", e.0))?;
         check_description(description)?;
         let permissions = chosen_permissions(&form)?;
-        let actor = &signed_in.principal.principal;
+        let actor = &signed_in.principal;
         accounts::create_role(&state, actor, name, description, permissions).await
     }
     .await;
@@ -223,7 +223,7 @@ pub async fn update_role(
     let saved = async {
         check_description(description)?;
         let permissions = chosen_permissions(&form)?;
-        let actor = &signed_in.principal.principal;
+        let actor = &signed_in.principal;
         accounts::replace_role(&state, actor, name.as_str(), description, permissions).await
     }
     .await;

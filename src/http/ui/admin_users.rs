@@ -130,7 +130,7 @@ pub async fn create_user(
             .map_err(|e| AppError::validation("password", e.0))?;
         let roles = ticked_roles(&form)?;
         let issue_key = state.settings.api_key_on_user_create;
-        let actor = Some(&signed_in.principal.principal);
+        let actor = Some(&signed_in.principal);
         accounts::create_user(&state, actor, username, password, roles, issue_key).await
     }
     .await;
@@ -232,7 +232,7 @@ pub async fn update_user(
             disabled: Some(form.checked("disabled")),
             roles: Some(ticked_roles(&form)?),
         };
-        accounts::update_user(&state, &signed_in.principal.principal, *id, update).await
+        accounts::update_user(&state, &signed_in.principal, *id, update).await
     }
     .await;
     match updated {

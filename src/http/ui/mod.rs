@@ -298,6 +298,13 @@ impl FieldErrors {
                 self.0.insert(default_field.to_owned(), message);
                 Ok(self)
             }
+            AppError::CannotGrant { field, permission } => {
+                self.0.insert(
+                    field.to_owned(),
+                    format!("you cannot grant {permission}: your account does not hold it"),
+                );
+                Ok(self)
+            }
             other => Err(other.into()),
         }
     }
@@ -419,6 +426,10 @@ impl From<AppError> for UiError {
             AppError::Forbidden(scope) => UiError::page(
                 StatusCode::FORBIDDEN,
                 format!("Your account needs the {scope} permission for this page."),
+            ),
+            AppError::CannotGrant { permission, .. } => UiError::page(
+                StatusCode::FORBIDDEN,
+                format!("You cannot grant {permission}: your account does not hold it."),
             ),
             AppError::NotFound => page(StatusCode::NOT_FOUND, "There is nothing here."),
             AppError::Validation { field, message } => UiError::page(

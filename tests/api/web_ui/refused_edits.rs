@@ -85,3 +85,47 @@ async fn disabling_the_last_administrator_is_refused_for_the_whole_form() {
         "the admin is still enabled"
     );
 }
+
+#[tokio::test]
+async fn a_user_manager_ticking_admin_is_told_so_next_to_the_roles() {
+    let app = spawn_app().await;
+    let admin = app.admin_auth().await;
+    let role = app
+        .seed_role_as(&admin, &["users:read", "users:write"])
+        .await;
+    let manager = app.seed_user_as(&admin, &[&role]).await;
+    let bob = app.seed_user(&["user"]).await;
+    let mut browser = Browser::signed_in(&app, &manager).await;
+    let path = format!("/admin/users/{}", bob.id);
+    let csrf = browser.get(&path).await.csrf_token();
+
+    let page = browser
+        .submit(
+            &path,
+            &[("csrf_token", &csrf), ("roles", "user"), ("roles", "admin")],
+        )
+        .await;
+
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(
+        page.body
+            .contains("you cannot grant api_keys:admin: your account does not hold it"),
+        "the reason, next to the roles: {}",
+        page.body
+    );
+    assert!(
+        page.body.contains(r#"value="admin" checked"#),
+        "the refused role stays ticked"
+    );
+    let stored: serde_json::Value = app
+        .get(&format!("/api/v1/users/{}", bob.id), &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        stored["roles"],
+        serde_json::json!(["user"]),
+        "nothing saved"
+    );
+}
