@@ -182,12 +182,20 @@ pub async fn delete(state: &AppState, actor: &PrincipalRef, id: Uuid) -> Result<
 }
 
 /// Adds a new secret; the previous ones keep working for `grace`, then stop.
+/// A secret rotation: the client as it was rotated, the new secret's row, and
+/// the secret itself (shown once).
+pub struct RotatedSecret {
+    pub client: ClientRecord,
+    pub row: entity::client_secrets::Model,
+    pub secret: OpaqueSecret,
+}
+
 pub async fn rotate_secret(
     state: &AppState,
     actor: &PrincipalRef,
     id: Uuid,
     grace: Duration,
-) -> Result<(entity::client_secrets::Model, OpaqueSecret), AppError> {
+) -> Result<RotatedSecret, AppError> {
     if grace < Duration::zero() || grace > MAX_SECRET_GRACE {
         return Err(AppError::validation(
             "grace_seconds",
@@ -205,13 +213,17 @@ pub async fn rotate_secret(
         &txn,
         AuditEvent::new("client.secret_rotate", Outcome::Success)
             .actor(actor)
-            .target("client", record.client.client_id)
+            .target("client", record.client.client_id.clone())
             .details(json!({ "grace_seconds": grace.num_seconds() })),
         now,
     )
     .await?;
     state.commit_credential_change(txn).await?;
-    Ok((row, secret))
+    Ok(RotatedSecret {
+        client: record,
+        row,
+        secret,
+    })
 }
 
 #[derive(Debug, thiserror::Error)]

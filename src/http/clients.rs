@@ -207,7 +207,8 @@ pub async fn rotate_client_secret(
     let grace = request
         .grace_seconds
         .map_or(DEFAULT_SECRET_GRACE, Duration::seconds);
-    let (row, secret) = clients::rotate_secret(&state, &principal.principal, *id, grace).await?;
+    let clients::RotatedSecret { row, secret, .. } =
+        clients::rotate_secret(&state, &principal.principal, *id, grace).await?;
     let record = clients::get(&state, *id).await?;
     Ok(no_store(HttpResponse::Created()).json(NewSecretBody {
         client_id: record.client.client_id,

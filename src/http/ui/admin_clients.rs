@@ -318,8 +318,10 @@ pub async fn rotate_client_secret(
     let now = state.clock.now();
     let grace = chosen_grace(&form)?;
     let actor = &signed_in.principal.principal;
-    let (_, secret) = clients::rotate_secret(&state, actor, *id, grace).await?;
-    let client = ClientRow::from(clients::get(&state, *id).await?);
+    // The secret is shown from what the rotation returned: a second query that
+    // failed would lose a secret nobody can see again.
+    let rotated = clients::rotate_secret(&state, actor, *id, grace).await?;
+    let (client, secret) = (ClientRow::from(rotated.client), rotated.secret);
     let extra = vec![("Previous secrets", until_text(now, grace))];
     secret_issued(
         &signed_in,
