@@ -26,7 +26,8 @@
 # Loopback only, bounded in time (every step has a limit), and it cleans up
 # after itself: the server is killed and the PostgreSQL database dropped on exit.
 # Needs: cargo, wrk, python3, curl; psql for PostgreSQL; perf for --perf.
-# PostgreSQL: TRIDENT_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).
+# PostgreSQL: TRIDENT_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres;
+# its query, e.g. ?sslmode=disable, is kept for the databases the script creates).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -358,7 +359,10 @@ run_case() {
     else
         PG_DB="trident_bench_$(date +%s)_$$"
         timeout 60 psql "$PG_URL" -Xqc "CREATE DATABASE \"$PG_DB\"" >/dev/null || die "cannot create a database at $PG_URL"
-        url="${PG_URL%/*}/$PG_DB"
+        # The new database on the same server, with the URL's parameters (sslmode…).
+        local base="${PG_URL%%\?*}" params=""
+        [[ $PG_URL == *\?* ]] && params="?${PG_URL#*\?}"
+        url="${base%/*}/$PG_DB$params"
     fi
     echo "bench: === $CASE ===" >&2
     start_server "$url" true "$CASE_DIR/server.log"
