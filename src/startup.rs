@@ -188,10 +188,10 @@ fn run(
             )
             .app_data(web::PathConfig::default().error_handler(error::path_error))
             .app_data(web::QueryConfig::default().error_handler(error::query_error))
-            // Innermost first: UI error pages get the signed-in frame and bare framework
-            // errors a body before headers are added.
-            .wrap(from_fn(http::ui::frame_errors))
+            // Innermost first: bare framework errors get a body, then UI error pages
+            // the signed-in frame, before headers are added.
             .wrap(from_fn(middleware::problem_for_bare_errors))
+            .wrap(from_fn(http::ui::frame_errors))
             .wrap(from_fn(middleware::security_headers))
             .wrap(from_fn(middleware::observe))
             .configure(routes)

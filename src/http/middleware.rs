@@ -9,9 +9,10 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue, ALLOW, CONTENT_TYPE};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
-use actix_web::web;
+use actix_web::{web, HttpResponse};
 
-use super::error::problem;
+use super::error::{problem, wants_page};
+use super::ui::UiError;
 use crate::state::AppState;
 
 pub async fn observe(
@@ -66,7 +67,8 @@ pub async fn security_headers(
 }
 
 /// The framework answers some errors itself with an empty body (405 with `Allow`):
-/// give them the problem+json body every other error has.
+/// give them the problem+json body every other error has, or the error page when
+/// a browser asks for a page.
 pub async fn problem_for_bare_errors(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -78,13 +80,20 @@ pub async fn problem_for_bare_errors(
         return Ok(response.map_into_left_body());
     }
     let (req, original) = response.into_parts();
-    let mut replacement = problem(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method-not-allowed",
-        "Method not allowed",
-        Some("see the Allow header".into()),
-        None,
-    );
+    let mut replacement = if wants_page(&req) {
+        HttpResponse::from_error(UiError::page(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "This address does not take that kind of request.",
+        ))
+    } else {
+        problem(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            "Method not allowed",
+            Some("see the Allow header".into()),
+            None,
+        )
+    };
     if let Some(allow) = original.headers().get(ALLOW) {
         replacement.headers_mut().insert(ALLOW, allow.clone());
     }

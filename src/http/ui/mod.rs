@@ -549,7 +549,13 @@ pub async fn frame_errors(
     let Ok(signed_in) = SignedIn::extract(response.request()).await else {
         return Ok(response.map_into_left_body());
     };
-    let framed = page.page_in(signed_in.layout("error"));
+    let mut framed = page.page_in(signed_in.layout("error"));
+    // Headers the first answer carried beyond the page's own (`Allow` on a 405).
+    for (name, value) in response.headers() {
+        if !framed.headers().contains_key(name) {
+            framed.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
     Ok(response.into_response(framed).map_into_right_body())
 }
 
@@ -612,15 +618,21 @@ pub async fn role_choices(
     state: &AppState,
     held: &[String],
 ) -> Result<Vec<(String, bool)>, UiError> {
-    let roles = crate::accounts::list_roles(state, None, 500).await?;
-    Ok(roles
-        .items
-        .into_iter()
-        .map(|r| {
+    // Every role, page by page: a role missing from the form would be taken away
+    // from its holder on save.
+    let mut choices = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = crate::accounts::list_roles(state, cursor.as_deref(), 500).await?;
+        choices.extend(page.items.into_iter().map(|r| {
             let ticked = held.contains(&r.role.name);
             (r.role.name, ticked)
-        })
-        .collect())
+        }));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(choices),
+        }
+    }
 }
 
 /// The role names a form ticked, parsed.

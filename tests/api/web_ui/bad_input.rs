@@ -191,7 +191,7 @@ async fn malformed_oversized_and_unknown_requests_get_their_own_status_never_a_5
 }
 
 #[tokio::test]
-async fn a_mistyped_page_address_gets_the_404_page_and_api_paths_keep_their_problems() {
+async fn a_mistyped_page_address_or_method_gets_a_page_and_api_paths_keep_their_problems() {
     let app = spawn_app().await;
     let alice = app.seed_user(&["user"]).await;
     let mut browser = Browser::signed_in(&app, &alice).await;
@@ -226,5 +226,26 @@ async fn a_mistyped_page_address_gets_the_404_page_and_api_paths_keep_their_prob
         .request(reqwest::Method::GET, "/tokenz", &[("accept", "*/*")], None)
         .await;
     assert_eq!(page.status, 404);
+    assert_eq!(page.header("content-type"), "application/problem+json");
+
+    // A bookmarked sign-out address (POST only): the 405 page, in alice's frame.
+    let page = browser
+        .request(reqwest::Method::GET, "/logout", &html, None)
+        .await;
+    assert_eq!(page.status, 405);
+    assert_eq!(page.header("allow"), "POST");
+    assert!(page.header("content-type").starts_with("text/html"));
+    assert!(
+        page.body.contains(&format!(
+            "<strong id=\"whoami\">{}</strong>",
+            alice.username
+        )),
+        "the 405 page in alice's frame: {}",
+        page.body
+    );
+    let page = browser
+        .request(reqwest::Method::PUT, "/api/v1/me", &html, None)
+        .await;
+    assert_eq!(page.status, 405);
     assert_eq!(page.header("content-type"), "application/problem+json");
 }

@@ -1,5 +1,6 @@
 //! A refused change on an admin page comes back with the admin's input kept and
-//! the reason where it belongs; nothing is saved.
+//! the reason where it belongs; nothing is saved. And a saved one drops nothing
+//! the form could not show.
 
 use super::Browser;
 use crate::helpers::spawn_app;
@@ -128,4 +129,59 @@ async fn a_user_manager_ticking_admin_is_told_so_next_to_the_roles() {
         serde_json::json!(["user"]),
         "nothing saved"
     );
+}
+
+#[tokio::test]
+async fn a_user_page_offers_every_role_however_many_so_saving_keeps_them() {
+    use sea_orm::{EntityTrait, Set};
+    let app = spawn_app().await;
+    let admin = app.admin_auth().await;
+    // More roles than one page of the role list holds, the user's own sorting last.
+    let db = app.db().await;
+    let now = chrono::Utc::now();
+    let many = (0..520).map(|i| entity::roles::ActiveModel {
+        name: Set(format!("bulk-{i:04}")),
+        description: Set(String::new()),
+        builtin: Set(false),
+        created_at: Set(now),
+    });
+    entity::roles::Entity::insert_many(many)
+        .exec(&db)
+        .await
+        .unwrap();
+    let _ = db.close().await;
+    let last = "zz-last-role";
+    let response = app
+        .post_json(
+            "/api/v1/roles",
+            &admin,
+            &serde_json::json!({"name": last, "permissions": ["jobs:read"]}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let bob = app.seed_user_as(&admin, &["user", last]).await;
+
+    let mut browser = Browser::signed_in(&app, &app.admin).await;
+    let path = format!("/admin/users/{}", bob.id);
+    let page = browser.get(&path).await;
+    assert!(
+        page.body.contains(&format!(r#"value="{last}" checked"#)),
+        "the role past the first 500 is offered, ticked"
+    );
+
+    let csrf = page.csrf_token();
+    let saved = browser
+        .submit(
+            &path,
+            &[("csrf_token", &csrf), ("roles", "user"), ("roles", last)],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let stored: serde_json::Value = app
+        .get(&format!("/api/v1/users/{}", bob.id), &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["roles"], serde_json::json!(["user", last]));
 }
