@@ -156,7 +156,8 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-ADMIN_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
+# (`--admin-password=…` below: a password may begin with "-", which argparse would take for an option)
+ADMIN_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr "+/" "-_")
 MASTER_KEY=$(head -c 32 /dev/urandom | base64)
 
 # $1: database URL, $2: credential cache (true/false), $3: log file.
@@ -368,7 +369,7 @@ run_case() {
     start_server "$url" true "$CASE_DIR/server.log"
     local seeded
     seeded=$(timeout 15m python3 "$ROOT/bench/seed.py" --base-url "$BASE" --database-url "$url" \
-        --admin-username bench-admin --admin-password "$ADMIN_PASSWORD" --keys "$keys" \
+        --admin-username bench-admin --admin-password="$ADMIN_PASSWORD" --keys "$keys" \
         --sample 1000 --sample-out "$CASE_DIR/keys.txt") || die "seeding failed"
     eval "$seeded"
 

@@ -285,8 +285,8 @@ impl<'a> Browser<'a> {
         );
         assert_eq!(
             page.location(),
-            "/tokens",
-            "signing in lands on the tokens page"
+            "/",
+            "signing in goes home, which picks the first section the user may open"
         );
         page
     }

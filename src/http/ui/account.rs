@@ -43,7 +43,7 @@ struct RegisterPage<'a> {
 /// `/`: the tokens page when signed in, else the sign-in page.
 pub async fn show_home(signed_in: Result<SignedIn, UiError>) -> HttpResponse {
     match signed_in {
-        Ok(_) => see_other("/tokens"),
+        Ok(signed_in) => see_other(signed_in.home()),
         Err(_) => see_other("/login"),
     }
 }
@@ -85,8 +85,8 @@ pub async fn show_login(
     notice: web::Query<Notice>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    if signed_in.is_ok() {
-        return Ok(see_other("/tokens"));
+    if let Ok(signed_in) = signed_in {
+        return Ok(see_other(signed_in.home()));
     }
     let notice = notice.text(LOGIN_NOTICES);
     let mut response = login_page(&req, &state, StatusCode::OK, "", "", notice)?;
@@ -155,7 +155,8 @@ pub async fn sign_in(
     )
     .await;
     match opened {
-        Ok(opened) => signed_in_response(&state, &opened, see_other("/tokens")),
+        // `/` picks the first section this user may open.
+        Ok(opened) => signed_in_response(&state, &opened, see_other("/")),
         // One message whatever was wrong: nothing says which part.
         Err(AppError::Unauthenticated) => login_page(
             &req,

@@ -51,6 +51,8 @@ pub struct Layout {
     pub username: String,
     pub csrf: String,
     pub section: &'static str,
+    pub own_tokens: bool,
+    pub own_api_keys: bool,
     pub admin_users: bool,
     pub admin_roles: bool,
     pub admin_clients: bool,
@@ -63,6 +65,8 @@ impl Layout {
             username: String::new(),
             csrf,
             section,
+            own_tokens: false,
+            own_api_keys: false,
             admin_users: false,
             admin_roles: false,
             admin_clients: false,
@@ -89,6 +93,8 @@ impl SignedIn {
             username: self.principal.principal.name.clone(),
             csrf: self.csrf.clone(),
             section,
+            own_tokens: can("tokens:read"),
+            own_api_keys: can("api_keys:read"),
             admin_users: can("users:read"),
             admin_roles: can("roles:read"),
             admin_clients: can("clients:read"),
@@ -98,6 +104,22 @@ impl SignedIn {
 }
 
 impl SignedIn {
+    /// Where `/` takes this user: the first section it may open (the tokens page
+    /// when none, whose 403 says which permission is missing).
+    pub fn home(&self) -> &'static str {
+        [
+            ("tokens:read", "/tokens"),
+            ("api_keys:read", "/api-keys"),
+            ("users:read", "/admin/users"),
+            ("roles:read", "/admin/roles"),
+            ("clients:read", "/admin/clients"),
+            ("audit:read", "/admin/audit"),
+        ]
+        .iter()
+        .find(|(scope, _)| self.principal.has_scope(scope))
+        .map_or("/tokens", |(_, path)| path)
+    }
+
     /// Every permission of the user, ticked where `ticked` names it: the scope
     /// checkboxes of a form that mints a credential.
     pub fn scope_choices(&self, ticked: &[String]) -> Vec<(String, bool)> {

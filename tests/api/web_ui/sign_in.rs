@@ -165,7 +165,7 @@ async fn behind_an_https_issuer_the_cookies_are_secure_and_host_prefixed() {
         )
         .await;
     assert_eq!(page.status, 303, "{}", page.body);
-    assert_eq!(page.location(), "/tokens");
+    assert_eq!(page.location(), "/");
     let session = page
         .set_cookie("__Host-trident_session")
         .expect("the session cookie is __Host- prefixed");
@@ -470,5 +470,33 @@ async fn a_browser_whose_session_ended_can_sign_in_and_register_again() {
     assert_eq!(
         page.status, 201,
         "registering from a browser with an ended session"
+    );
+}
+
+#[tokio::test]
+async fn home_is_the_first_section_the_user_may_open() {
+    let app = spawn_app().await;
+    let admin = app.admin_auth().await;
+    let user = app.seed_user(&["user"]).await;
+    let role = app
+        .seed_role_as(&admin, &["users:read", "users:write"])
+        .await;
+    let manager = app.seed_user_as(&admin, &[&role]).await;
+
+    let mut browser = Browser::signed_in(&app, &user).await;
+    assert_eq!(browser.get("/").await.location(), "/tokens", "a plain user");
+
+    let mut browser = Browser::signed_in(&app, &manager).await;
+    assert_eq!(
+        browser.get("/").await.location(),
+        "/admin/users",
+        "a user manager without tokens:read"
+    );
+    assert_eq!(browser.get("/login").await.location(), "/admin/users");
+    let page = browser.get("/admin/users").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        !page.body.contains(r#"href="/tokens""#) && !page.body.contains(r#"href="/api-keys""#),
+        "no links to sections it cannot open"
     );
 }
