@@ -13,7 +13,7 @@ use crate::helpers::{postgres_configured, spawn_app_with, test_settings, TestUse
 /// A CA certificate that signed no PostgreSQL server (made for these tests).
 const UNRELATED_CA: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/unrelated-ca.pem"
+    "/tests/fixtures/unrelated-ca.crt"
 );
 
 /// `url` with `params` appended to its query.
