@@ -48,14 +48,38 @@ pub fn check_grant<'a>(
     field: &'static str,
     granted: impl IntoIterator<Item = &'a str>,
 ) -> Result<(), AppError> {
-    match granted
-        .into_iter()
-        .find(|p| PRIVILEGED_PERMISSIONS.contains(p) && !grantor.has_scope(p))
-    {
+    match first_unheld(grantor, granted) {
         Some(missing) => Err(AppError::CannotGrant {
             field,
             permission: missing.to_owned(),
         }),
+        None => Ok(()),
+    }
+}
+
+/// The first privileged permission of `permissions` that `caller` does not hold.
+fn first_unheld<'a>(
+    caller: &Principal,
+    permissions: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    permissions
+        .into_iter()
+        .find(|p| PRIVILEGED_PERMISSIONS.contains(p) && !caller.has_scope(p))
+}
+
+/// A caller acts on a user or client (changes, resets its password, rotates its
+/// secret, disables or deletes it) only if that principal is no more powerful:
+/// the caller holds every privileged permission the target's roles grant.
+/// Otherwise `users:write` could reset an administrator's password and sign in
+/// as them, and `clients:write` could rotate an admin client's secret.
+pub async fn check_power_over(
+    db: &impl sea_orm::ConnectionTrait,
+    caller: &Principal,
+    target_roles: &[String],
+) -> Result<(), AppError> {
+    let held = roles::granted_by(db, target_roles).await?;
+    match first_unheld(caller, held.iter().map(String::as_str)) {
+        Some(missing) => Err(AppError::Forbidden(missing.to_owned())),
         None => Ok(()),
     }
 }
@@ -235,6 +259,7 @@ pub async fn update_user(
         .roles
         .as_ref()
         .is_some_and(|roles| !roles.iter().any(|r| r.as_str() == ADMIN_ROLE));
+    check_power_over(&txn, actor, &current.roles).await?;
     keep_an_admin(&txn, &current, drops_admin || update.disabled == Some(true)).await?;
     if let Some(roles) = &update.roles {
         check_role_grant(&txn, Some(actor), &current.roles, roles).await?;
@@ -283,18 +308,19 @@ pub async fn update_user(
     Ok(record)
 }
 
-pub async fn delete_user(state: &AppState, actor: &PrincipalRef, id: Uuid) -> Result<(), AppError> {
+pub async fn delete_user(state: &AppState, actor: &Principal, id: Uuid) -> Result<(), AppError> {
     let now = state.clock.now();
     let txn = state.db.write().begin().await?;
     let current = users::find_record(&txn, id)
         .await?
         .ok_or(AppError::NotFound)?;
+    check_power_over(&txn, actor, &current.roles).await?;
     keep_an_admin(&txn, &current, true).await?;
     users::delete(&txn, id).await?;
     audit::record(
         &txn,
         AuditEvent::new("user.delete", Outcome::Success)
-            .actor(actor)
+            .actor(&actor.principal)
             .target("user", id.to_string())
             .details(json!({ "username": current.user.username })),
         now,

@@ -140,10 +140,11 @@ pub async fn update(
         "roles": changes.roles.as_ref().map(|r| r.iter().map(RoleName::as_str).collect::<Vec<_>>()),
     });
     let txn = state.db.write().begin().await?;
+    let current = clients::find_record(&txn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    crate::accounts::check_power_over(&txn, actor, &current.roles).await?;
     if let Some(roles) = &changes.roles {
-        let current = clients::find_record(&txn, id)
-            .await?
-            .ok_or(AppError::NotFound)?;
         crate::accounts::check_role_grant(&txn, Some(actor), &current.roles, roles).await?;
     }
     let record = clients::update(&txn, id, changes)
@@ -162,17 +163,18 @@ pub async fn update(
     Ok(record)
 }
 
-pub async fn delete(state: &AppState, actor: &PrincipalRef, id: Uuid) -> Result<(), AppError> {
+pub async fn delete(state: &AppState, actor: &Principal, id: Uuid) -> Result<(), AppError> {
     let now = state.clock.now();
     let txn = state.db.write().begin().await?;
     let record = clients::find_record(&txn, id)
         .await?
         .ok_or(AppError::NotFound)?;
+    crate::accounts::check_power_over(&txn, actor, &record.roles).await?;
     clients::delete(&txn, id).await?;
     audit::record(
         &txn,
         AuditEvent::new("client.delete", Outcome::Success)
-            .actor(actor)
+            .actor(&actor.principal)
             .target("client", record.client.client_id),
         now,
     )
@@ -181,7 +183,6 @@ pub async fn delete(state: &AppState, actor: &PrincipalRef, id: Uuid) -> Result<
     Ok(())
 }
 
-/// Adds a new secret; the previous ones keep working for `grace`, then stop.
 /// A secret rotation: the client as it was rotated, the new secret's row, and
 /// the secret itself (shown once).
 pub struct RotatedSecret {
@@ -190,9 +191,10 @@ pub struct RotatedSecret {
     pub secret: OpaqueSecret,
 }
 
+/// Adds a new secret; the previous ones keep working for `grace`, then stop.
 pub async fn rotate_secret(
     state: &AppState,
-    actor: &PrincipalRef,
+    actor: &Principal,
     id: Uuid,
     grace: Duration,
 ) -> Result<RotatedSecret, AppError> {
@@ -208,11 +210,13 @@ pub async fn rotate_secret(
     let record = clients::find_record(&txn, id)
         .await?
         .ok_or(AppError::NotFound)?;
+    // A new secret is the client's power in the caller's hands.
+    crate::accounts::check_power_over(&txn, actor, &record.roles).await?;
     let row = clients::add_secret(&txn, id, &secret, Some(now + grace), now).await?;
     audit::record(
         &txn,
         AuditEvent::new("client.secret_rotate", Outcome::Success)
-            .actor(actor)
+            .actor(&actor.principal)
             .target("client", record.client.client_id.clone())
             .details(json!({ "grace_seconds": grace.num_seconds() })),
         now,

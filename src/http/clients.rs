@@ -187,7 +187,7 @@ pub async fn delete_client(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     principal.require("clients:write")?;
-    clients::delete(&state, &principal.principal, *id).await?;
+    clients::delete(&state, &principal, *id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -208,7 +208,7 @@ pub async fn rotate_client_secret(
         .grace_seconds
         .map_or(DEFAULT_SECRET_GRACE, Duration::seconds);
     let clients::RotatedSecret { row, secret, .. } =
-        clients::rotate_secret(&state, &principal.principal, *id, grace).await?;
+        clients::rotate_secret(&state, &principal, *id, grace).await?;
     let record = clients::get(&state, *id).await?;
     Ok(no_store(HttpResponse::Created()).json(NewSecretBody {
         client_id: record.client.client_id,

@@ -213,6 +213,6 @@ pub async fn delete_user(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     principal.require("users:write")?;
-    accounts::delete_user(&state, &principal.principal, *id).await?;
+    accounts::delete_user(&state, &principal, *id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -95,16 +95,52 @@ async fn a_user_manager_cannot_make_anyone_an_administrator() {
         )
         .await;
     assert_eq!(response.status(), 200, "an application role");
-    // Roles already held are not granted again: editing an administrator's other
-    // roles is not refused for the admin role it keeps.
+    // Roles already held are not granted again.
     let response = app
         .patch_json(
-            &format!("/api/v1/users/{}", app.admin.id),
+            &format!("/api/v1/users/{}", other.id),
             &manager,
-            &json!({"roles": ["admin", jobs]}),
+            &json!({"roles": ["user", jobs], "disabled": false}),
         )
         .await;
-    assert_eq!(response.status(), 200, "the admin role was already held");
+    assert_eq!(response.status(), 200, "the roles it already had");
+
+    // A more powerful user is not the manager's to change: no password reset
+    // (which would let it sign in as the administrator), no disabling, no delete.
+    let admin_path = format!("/api/v1/users/{}", app.admin.id);
+    for (case, response) in [
+        (
+            "reset the administrator's password",
+            app.patch_json(
+                &admin_path,
+                &manager,
+                &json!({"password": "taken-over-password"}),
+            )
+            .await,
+        ),
+        (
+            "disable the administrator",
+            app.patch_json(&admin_path, &manager, &json!({"disabled": true}))
+                .await,
+        ),
+        (
+            "drop the administrator's roles",
+            app.patch_json(&admin_path, &manager, &json!({"roles": ["user"]}))
+                .await,
+        ),
+        (
+            "delete the administrator",
+            app.delete(&admin_path, &manager).await,
+        ),
+    ] {
+        assert_problem(response, 403, case).await;
+    }
+    assert_eq!(
+        roles_of_user(&app, &admin, &app.admin.id).await,
+        json!(["admin"]),
+        "the administrator is unchanged"
+    );
+    app.login_ok(&app.admin.username, &app.admin.password).await;
 }
 
 #[tokio::test]
@@ -175,9 +211,34 @@ async fn a_client_manager_and_a_scoped_pat_cannot_register_more_powerful_clients
         "no client holds the admin role"
     );
 
-    // The administrator itself can.
+    // An admin client is not theirs to take over: no new secret, no change, no delete.
     let machine = app.seed_client_as(&admin, &["admin"]).await;
-    assert!(!client_token(&app, &machine).await.is_empty());
+    let path = format!("/api/v1/clients/{}", machine.id);
+    for (caller, who) in [(&manager, "manager"), (&pat, "scoped PAT")] {
+        for (case, response) in [
+            (
+                "rotate its secret",
+                app.post_json(
+                    &format!("{path}/secrets"),
+                    caller,
+                    &json!({"grace_seconds": 0}),
+                )
+                .await,
+            ),
+            (
+                "rename it",
+                app.patch_json(&path, caller, &json!({"name": "mine-now"}))
+                    .await,
+            ),
+            ("delete it", app.delete(&path, caller).await),
+        ] {
+            assert_problem(response, 403, &format!("{who}: {case}")).await;
+        }
+    }
+    assert!(
+        !client_token(&app, &machine).await.is_empty(),
+        "the admin client's secret still works"
+    );
 }
 
 #[tokio::test]

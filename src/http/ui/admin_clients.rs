@@ -317,7 +317,7 @@ pub async fn rotate_client_secret(
     signed_in.principal.require("clients:write")?;
     let now = state.clock.now();
     let grace = chosen_grace(&form)?;
-    let actor = &signed_in.principal.principal;
+    let actor = &signed_in.principal;
     // The secret is shown from what the rotation returned: a second query that
     // failed would lose a secret nobody can see again.
     let rotated = clients::rotate_secret(&state, actor, *id, grace).await?;
@@ -361,6 +361,6 @@ pub async fn delete_client(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
     signed_in.principal.require("clients:write")?;
-    clients::delete(&state, &signed_in.principal.principal, *id).await?;
+    clients::delete(&state, &signed_in.principal, *id).await?;
     Ok(see_other("/admin/clients?done=deleted"))
 }

@@ -274,6 +274,6 @@ pub async fn delete_user(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
     signed_in.principal.require("users:write")?;
-    accounts::delete_user(&state, &signed_in.principal.principal, *id).await?;
+    accounts::delete_user(&state, &signed_in.principal, *id).await?;
     Ok(see_other("/admin/users?done=deleted"))
 }
