@@ -195,6 +195,11 @@ impl Drop for RunningServer {
     }
 }
 
+/// The JSON answer to `GET url`.
+async fn get_json(client: &reqwest::Client, url: &str) -> Value {
+    client.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 /// Decodes the protected header of a compact JWS.
 fn jwt_header(jwt: &str) -> Value {
     let header = jwt.split('.').next().expect("a JWT");
@@ -425,28 +430,18 @@ async fn rotated_keys_stay_published_and_the_newest_signs() {
     let server = RunningServer::start(&workdir).await;
     let client = reqwest::Client::new();
     // Bound to port 0, the derived issuer names the port the system picked.
-    let metadata: Value = client
-        .get(server.url("/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let metadata = get_json(
+        &client,
+        &server.url("/.well-known/oauth-authorization-server"),
+    )
+    .await;
     assert_eq!(metadata["issuer"], server.address.as_str());
     assert!(
         server.log().contains(&format!("issuer={}", server.address)),
         "the log names the issuer: {}",
         server.log()
     );
-    let jwks: Value = client
-        .get(server.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = get_json(&client, &server.url("/.well-known/jwks.json")).await;
     let published: Vec<&str> = jwks["keys"]
         .as_array()
         .expect("a JWK set")

@@ -34,13 +34,7 @@ async fn manager(app: &TestApp, admin: &str, permissions: &[&str]) -> (String, S
 }
 
 async fn roles_of_user(app: &TestApp, admin: &str, id: &str) -> Value {
-    let user: Value = app
-        .get(&format!("/api/v1/users/{id}"), admin)
-        .await
-        .json()
-        .await
-        .unwrap();
-    user["roles"].clone()
+    app.get_json(&format!("/api/v1/users/{id}"), admin).await["roles"].clone()
 }
 
 #[tokio::test]
@@ -72,7 +66,7 @@ async fn a_user_manager_cannot_make_anyone_an_administrator() {
         json!(["admin"]),
         "the manager is no administrator"
     );
-    let users: Value = app.get("/api/v1/users", &admin).await.json().await.unwrap();
+    let users = app.get_json("/api/v1/users", &admin).await;
     assert!(
         !users.to_string().contains("new-admin"),
         "no user was created"
@@ -196,12 +190,7 @@ async fn a_client_manager_and_a_scoped_pat_cannot_register_more_powerful_clients
             .await;
         assert_cannot_grant(response, "roles", "api_keys:admin").await;
     }
-    let clients: Value = app
-        .get("/api/v1/clients", &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let clients = app.get_json("/api/v1/clients", &admin).await;
     assert!(
         !clients.to_string().contains("escalator"),
         "no client was registered"
@@ -269,12 +258,7 @@ async fn a_role_manager_cannot_add_privileged_permissions_it_lacks() {
         "no role was created",
     )
     .await;
-    let user_role: Value = app
-        .get("/api/v1/roles/user", &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let user_role = app.get_json("/api/v1/roles/user", &admin).await;
     assert!(
         !user_role["permissions"].to_string().contains("users:write"),
         "the user role is unchanged: {user_role}"

@@ -233,6 +233,13 @@ impl TestApp {
             .unwrap()
     }
 
+    /// `GET path` as `authorization`, asserting 200; the JSON body.
+    pub async fn get_json(&self, path: &str, authorization: &str) -> Value {
+        let response = self.get(path, authorization).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.unwrap()
+    }
+
     pub async fn get(&self, path: &str, authorization: &str) -> Response {
         self.client
             .get(self.url(path))

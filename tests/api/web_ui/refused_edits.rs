@@ -118,12 +118,9 @@ async fn a_user_manager_ticking_admin_is_told_so_next_to_the_roles() {
         page.body.contains(r#"value="admin" checked"#),
         "the refused role stays ticked"
     );
-    let stored: serde_json::Value = app
-        .get(&format!("/api/v1/users/{}", bob.id), &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored = app
+        .get_json(&format!("/api/v1/users/{}", bob.id), &admin)
+        .await;
     assert_eq!(
         stored["roles"],
         serde_json::json!(["user"]),
@@ -177,11 +174,8 @@ async fn a_user_page_offers_every_role_however_many_so_saving_keeps_them() {
         )
         .await;
     assert_eq!(saved.status, 303, "{}", saved.body);
-    let stored: serde_json::Value = app
-        .get(&format!("/api/v1/users/{}", bob.id), &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored = app
+        .get_json(&format!("/api/v1/users/{}", bob.id), &admin)
+        .await;
     assert_eq!(stored["roles"], serde_json::json!(["user", last]));
 }
