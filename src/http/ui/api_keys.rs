@@ -4,17 +4,17 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use entity::api_keys::Model as ApiKey;
 use uuid::Uuid;
 
 use super::{
-    chosen_grace, form_status, ok, render, see_other, until_text, when, when_opt, CheckedForm,
-    ConfirmPage, FieldErrors, Layout, ListQuery, SecretPage, SignedIn, UiError, DEFAULT_GRACE_SECS,
-    GRACE_CHOICES,
+    chosen_grace, days_ahead, form_status, ok, render, see_other, ticked_scopes, until_text, when,
+    when_opt, CheckedForm, ConfirmPage, FieldErrors, Layout, ListQuery, SecretPage, SignedIn,
+    UiError, DEFAULT_GRACE_SECS, GRACE_CHOICES,
 };
 use crate::credentials::api_keys::{self, NewKey};
-use crate::domain::{scope_words, Environment, ScopeSet};
+use crate::domain::{scope_words, Environment};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -147,20 +147,11 @@ fn new_key(form: &CheckedForm, ticked: &[String], now: DateTime<Utc>) -> Result<
     // No box ticked: the key follows the owner's permissions as they change.
     let scopes = match ticked.is_empty() {
         true => None,
-        false => Some(
-            ScopeSet::parse_all(ticked.iter().map(String::as_str))
-                .map_err(|e| AppError::validation("scopes", e.to_string()))?,
-        ),
+        false => Some(ticked_scopes(ticked)?),
     };
     let expires_at = match form.get("expiry") {
         "" => None,
-        days => Some(
-            EXPIRY_DAYS
-                .iter()
-                .find(|d| d.to_string() == days)
-                .map(|d| now + Duration::days(*d))
-                .ok_or_else(|| AppError::validation("expires_at", "choose an expiry"))?,
-        ),
+        days => Some(days_ahead(days, &EXPIRY_DAYS, now)?),
     };
     Ok(NewKey {
         name: form.get("name").trim().to_owned(),

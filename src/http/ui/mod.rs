@@ -657,6 +657,25 @@ pub async fn role_choices(
     }
 }
 
+/// The scopes a form's checkboxes ticked, parsed (the `scopes` field on error).
+pub fn ticked_scopes(ticked: &[String]) -> Result<crate::domain::ScopeSet, AppError> {
+    crate::domain::ScopeSet::parse_all(ticked.iter().map(String::as_str))
+        .map_err(|e| AppError::validation("scopes", e.to_string()))
+}
+
+/// `now` plus the number of days a form chose, if it is one of `choices`.
+pub fn days_ahead(
+    chosen: &str,
+    choices: &[i64],
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, AppError> {
+    choices
+        .iter()
+        .find(|d| d.to_string() == chosen)
+        .map(|d| now + chrono::Duration::days(*d))
+        .ok_or_else(|| AppError::validation("expires_at", "choose an expiry"))
+}
+
 /// The role names a form ticked, parsed.
 pub fn ticked_roles(form: &CheckedForm) -> Result<Vec<crate::domain::RoleName>, AppError> {
     crate::http::users::parse_roles(&form.all("roles"))

@@ -4,15 +4,15 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::{
-    form_status, ok, render, see_other, when, when_opt, CheckedForm, ConfirmPage, FieldErrors,
-    Layout, ListQuery, SecretPage, SignedIn, UiError,
+    days_ahead, form_status, ok, render, see_other, ticked_scopes, when, when_opt, CheckedForm,
+    ConfirmPage, FieldErrors, Layout, ListQuery, SecretPage, SignedIn, UiError,
 };
 use crate::credentials::pats::{self, NewToken};
-use crate::domain::{scope_words, ScopeSet};
+use crate::domain::scope_words;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::personal_access_tokens::Pat;
@@ -136,11 +136,7 @@ fn chosen_expiry(form: &CheckedForm, now: DateTime<Utc>) -> Result<DateTime<Utc>
                 .map(|t| t.and_utc())
                 .ok_or_else(|| AppError::validation("expires_at", "choose a date"))
         }
-        days => EXPIRY_DAYS
-            .iter()
-            .find(|d| d.to_string() == days)
-            .map(|d| now + Duration::days(*d))
-            .ok_or_else(|| AppError::validation("expires_at", "choose an expiry")),
+        days => days_ahead(days, &EXPIRY_DAYS, now),
     }
 }
 
@@ -153,11 +149,9 @@ pub async fn mint_token(
     let now = state.clock.now();
     let ticked = form.all("scopes");
     let minted = async {
-        let scopes = ScopeSet::parse_all(ticked.iter().map(String::as_str))
-            .map_err(|e| AppError::validation("scopes", e.to_string()))?;
         let token = NewToken {
             name: form.get("name").trim().to_owned(),
-            scopes,
+            scopes: ticked_scopes(&ticked)?,
             expires_at: chosen_expiry(&form, now)?,
         };
         pats::create(&state, &signed_in.principal, token).await
