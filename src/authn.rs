@@ -167,7 +167,7 @@ async fn inspect_access_token(
     let claims = jwt::verify(&state.keys, db, token, &state.settings.issuer, now)
         .await
         .map_err(|e| match e {
-            jwt::JwtError::Unexpected(e) => AppError::Unexpected(e),
+            jwt::JwtError::Unexpected(e) => AppError::from(e),
             rejected => {
                 tracing::debug!(reason = %rejected, "access token rejected");
                 AppError::Unauthenticated

@@ -39,7 +39,20 @@ pub enum AppError {
     #[error("temporarily unavailable")]
     Unavailable { retry_after: u64 },
     #[error(transparent)]
-    Unexpected(#[from] anyhow::Error),
+    Unexpected(anyhow::Error),
+}
+
+/// An unexpected error is a 503 when a database outage is what caused it.
+impl From<anyhow::Error> for AppError {
+    fn from(err: anyhow::Error) -> Self {
+        match crate::store::retry_after_in(&err) {
+            Some(retry_after) => {
+                tracing::error!(error = ?err, "database unavailable");
+                AppError::Unavailable { retry_after }
+            }
+            None => AppError::Unexpected(err),
+        }
+    }
 }
 
 impl AppError {
@@ -51,38 +64,20 @@ impl AppError {
     }
 }
 
-/// The database could not be reached (as opposed to refusing a statement).
-fn is_unreachable(err: &sea_orm::DbErr) -> bool {
-    use sea_orm::{DbErr, RuntimeErr};
-    let sqlx_unreachable = |e: &RuntimeErr| {
-        matches!(
-            e,
-            RuntimeErr::SqlxError(
-                sqlx::Error::Io(_)
-                    | sqlx::Error::PoolTimedOut
-                    | sqlx::Error::PoolClosed
-                    | sqlx::Error::Tls(_)
-            )
-        )
-    };
-    match err {
-        DbErr::ConnectionAcquire(_) => true,
-        DbErr::Conn(e) | DbErr::Exec(e) | DbErr::Query(e) => sqlx_unreachable(e),
-        _ => false,
-    }
-}
-
 impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
+        // Fail closed and say so: 503, never a stale answer.
+        if let Some(retry_after) = err.retry_after() {
+            tracing::error!(error = %err, "database unavailable");
+            return AppError::Unavailable { retry_after };
+        }
         match err {
-            // Fail closed and say so: 503, never a stale answer.
-            StoreError::Db(e) if is_unreachable(&e) => {
-                tracing::error!(error = %e, "database unreachable");
-                AppError::Unavailable { retry_after: 1 }
-            }
             StoreError::Conflict(what) => {
                 AppError::Conflict(format!("a record with that {what} already exists"))
             }
+            StoreError::LookAlike(what) => AppError::Conflict(format!(
+                "that {what} looks like an existing one; choose another"
+            )),
             StoreError::Missing(what) => {
                 AppError::validation(what, format!("names {what} that do not exist"))
             }
@@ -95,7 +90,7 @@ impl From<HashError> for AppError {
     fn from(err: HashError) -> Self {
         match err {
             HashError::Overloaded => AppError::Unavailable { retry_after: 1 },
-            HashError::Unexpected(e) => AppError::Unexpected(e),
+            HashError::Unexpected(e) => AppError::from(e),
         }
     }
 }

@@ -15,3 +15,4 @@ pub mod roles;
 pub mod signing_keys;
 pub mod user_roles;
 pub mod users;
+pub mod write_probes;

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod columns;
 mod m20261123_000001_initial_schema;
 mod m20261123_000002_browser_sessions;
+mod m20261202_000001_hardening;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_initial_schema::Migration),
             Box::new(m20261123_000002_browser_sessions::Migration),
+            Box::new(m20261202_000001_hardening::Migration),
         ]
     }
 }

@@ -237,19 +237,25 @@ pub enum ClientAuthError {
     Failed,
     #[error("too many failed attempts")]
     Throttled { retry_after: u64 },
+    /// The database is down: retry after this many seconds.
+    #[error("temporarily unavailable")]
+    Unavailable { retry_after: u64 },
     #[error(transparent)]
-    Unexpected(#[from] anyhow::Error),
+    Unexpected(anyhow::Error),
 }
 
 impl From<AppError> for ClientAuthError {
     fn from(err: AppError) -> Self {
-        ClientAuthError::Unexpected(anyhow::anyhow!(err))
+        match err {
+            AppError::Unavailable { retry_after } => ClientAuthError::Unavailable { retry_after },
+            other => ClientAuthError::Unexpected(anyhow::anyhow!(other)),
+        }
     }
 }
 
 impl From<crate::store::StoreError> for ClientAuthError {
     fn from(err: crate::store::StoreError) -> Self {
-        ClientAuthError::Unexpected(anyhow::Error::new(err))
+        AppError::from(err).into()
     }
 }
 

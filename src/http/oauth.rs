@@ -32,7 +32,7 @@ impl ResponseError for OAuthError {
             OAuthError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             OAuthError::InsufficientScope(_) => StatusCode::FORBIDDEN,
             OAuthError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            OAuthError::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            OAuthError::TemporarilyUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             OAuthError::ServerError(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }
@@ -51,11 +51,9 @@ impl ResponseError for OAuthError {
                     HeaderValue::from_static("Basic realm=\"trident\""),
                 ));
             }
-            OAuthError::TooManyRequests { retry_after } => {
+            OAuthError::TooManyRequests { retry_after }
+            | OAuthError::TemporarilyUnavailable { retry_after } => {
                 response.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after)));
-            }
-            OAuthError::TemporarilyUnavailable => {
-                response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("1")));
             }
             _ => {}
         }

@@ -12,17 +12,18 @@ pub async fn check_health() -> HttpResponse {
         .body("ok")
 }
 
-/// The database answers.
+/// The database answers a read and takes a write.
 #[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200), (status = 503)))]
 pub async fn check_readiness(state: web::Data<AppState>) -> HttpResponse {
-    if state.db.is_ready().await {
+    if state.db.is_ready(state.clock.now()).await {
         HttpResponse::Ok()
             .content_type("text/plain; charset=utf-8")
             .body("ready")
     } else {
         HttpResponse::ServiceUnavailable()
             .content_type("text/plain; charset=utf-8")
-            .body("database unreachable")
+            .insert_header((actix_web::http::header::RETRY_AFTER, "5"))
+            .body("the database cannot read or write")
     }
 }
 

@@ -32,12 +32,14 @@ pub enum OAuthError {
     /// Too many failed attempts; retry after this many seconds (HTTP 429).
     #[error("too many failed attempts")]
     TooManyRequests { retry_after: u64 },
-    /// Shedding load or a dependency is down (HTTP 503).
-    #[error("temporarily unavailable")]
-    TemporarilyUnavailable,
+    /// "The authorization server is currently unable to handle the request due
+    /// to a temporary overloading or maintenance of the server" (RFC 6749 §4.1.2.1,
+    /// as HTTP 503 with `Retry-After`): shedding load, or the database is down.
+    #[error("temporarily unavailable; retry later")]
+    TemporarilyUnavailable { retry_after: u64 },
     /// "The authorization server encountered an unexpected condition."
     #[error(transparent)]
-    ServerError(#[from] anyhow::Error),
+    ServerError(anyhow::Error),
 }
 
 impl OAuthError {
@@ -51,7 +53,7 @@ impl OAuthError {
             OAuthError::InvalidTarget(_) => "invalid_target",
             OAuthError::InsufficientScope(_) => "insufficient_scope",
             OAuthError::TooManyRequests { .. } => "slow_down",
-            OAuthError::TemporarilyUnavailable => "temporarily_unavailable",
+            OAuthError::TemporarilyUnavailable { .. } => "temporarily_unavailable",
             OAuthError::ServerError(_) => "server_error",
         }
     }
@@ -65,10 +67,26 @@ impl OAuthError {
     }
 }
 
+/// A database outage anywhere in the cause chain is `temporarily_unavailable`, never `server_error`.
+impl From<anyhow::Error> for OAuthError {
+    fn from(err: anyhow::Error) -> Self {
+        match crate::store::retry_after_in(&err) {
+            Some(retry_after) => {
+                tracing::error!(error = ?err, "database unavailable");
+                OAuthError::TemporarilyUnavailable { retry_after }
+            }
+            None => OAuthError::ServerError(err),
+        }
+    }
+}
+
 impl From<crate::error::AppError> for OAuthError {
     fn from(err: crate::error::AppError) -> Self {
         match err {
-            crate::error::AppError::Unavailable { .. } => OAuthError::TemporarilyUnavailable,
+            crate::error::AppError::Unavailable { retry_after } => {
+                OAuthError::TemporarilyUnavailable { retry_after }
+            }
+            crate::error::AppError::Unexpected(e) => OAuthError::from(e),
             other => OAuthError::ServerError(anyhow::anyhow!(other)),
         }
     }
@@ -76,7 +94,7 @@ impl From<crate::error::AppError> for OAuthError {
 
 impl From<crate::store::StoreError> for OAuthError {
     fn from(err: crate::store::StoreError) -> Self {
-        OAuthError::ServerError(anyhow::Error::new(err))
+        OAuthError::from(anyhow::Error::new(err))
     }
 }
 
@@ -92,7 +110,10 @@ impl OAuthError {
             ClientAuthError::Throttled { retry_after } => {
                 OAuthError::TooManyRequests { retry_after }
             }
-            ClientAuthError::Unexpected(e) => OAuthError::ServerError(e),
+            ClientAuthError::Unavailable { retry_after } => {
+                OAuthError::TemporarilyUnavailable { retry_after }
+            }
+            ClientAuthError::Unexpected(e) => OAuthError::from(e),
         }
     }
 }

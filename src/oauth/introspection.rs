@@ -34,8 +34,7 @@ fn app_error(err: AppError) -> OAuthError {
         AppError::Unauthenticated | AppError::BadRequest(_) => {
             OAuthError::InvalidClient { basic: false }
         }
-        AppError::Unavailable { .. } => OAuthError::TemporarilyUnavailable,
-        other => OAuthError::ServerError(anyhow::anyhow!(other)),
+        other => OAuthError::from(other),
     }
 }
 
@@ -252,7 +251,7 @@ pub async fn revoke(state: &AppState, caller: &Principal, token: &str) -> Result
                         _ => None,
                     }
                 }
-                Err(jwt::JwtError::Unexpected(e)) => return Err(OAuthError::ServerError(e)),
+                Err(jwt::JwtError::Unexpected(e)) => return Err(OAuthError::from(e)),
                 Err(_) => None,
             }
         }
@@ -261,7 +260,7 @@ pub async fn revoke(state: &AppState, caller: &Principal, token: &str) -> Result
         state
             .announce_credential_change()
             .await
-            .map_err(|e| OAuthError::ServerError(e.into()))?;
+            .map_err(crate::store::StoreError::from)?;
         audit::record(
             db,
             AuditEvent::new("token.revoke", Outcome::Success)
@@ -303,7 +302,7 @@ pub async fn revoke_leaked(
                             .then_some(("access_token", claims.jti, Some(claims.sub))),
                         None => None,
                     },
-                    Err(jwt::JwtError::Unexpected(e)) => return Err(AppError::Unexpected(e)),
+                    Err(jwt::JwtError::Unexpected(e)) => return Err(AppError::from(e)),
                     Err(_) => None,
                 }
             }

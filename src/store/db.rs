@@ -7,16 +7,26 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
+use futures_util::future::{BoxFuture, FutureExt};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, DatabaseConnection, SqlxPostgresConnector, SqlxSqliteConnector};
 use secrecy::ExposeSecret;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Connection as _, Executor as _};
 
 use crate::config::{DatabaseKind, DatabaseSettings};
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long `/readyz` waits for the database before saying it is not ready.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+/// Bytes the readiness write stores: a disk without room for this many more is
+/// full for every purpose (on SQLite they are sixteen fresh WAL frames), and
+/// writing them every few seconds costs nothing that matters.
+const PROBE_BYTES: usize = 64 * 1024;
 
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -24,6 +34,28 @@ pub struct Db {
     write: DatabaseConnection,
     /// The PostgreSQL pool, for LISTEN/NOTIFY; `None` on SQLite.
     postgres: Option<sqlx::PgPool>,
+    /// This process's name in `write_probes`.
+    node: String,
+}
+
+/// Whether the SQLite writer may serve the next write: neither SQLite nor sqlx
+/// thinks a transaction is still open. After SQLITE_FULL or an I/O error SQLite
+/// may roll a transaction back by itself while sqlx still counts it (its ROLLBACK
+/// then fails), or a failed ROLLBACK TO SAVEPOINT may leave SQLite inside one:
+/// either way every later `begin()` would become a savepoint of a transaction
+/// that never commits, acknowledging writes that are then lost. A connection in
+/// doubt is closed (which rolls back whatever it held) and the pool opens a new one.
+fn is_clean(conn: &mut SqliteConnection) -> BoxFuture<'_, bool> {
+    Box::pin(async move {
+        // `BEGIN` fails inside a transaction; `BEGIN; ROLLBACK` does no I/O.
+        let autocommit =
+            conn.execute("BEGIN").await.is_ok() && conn.execute("ROLLBACK").await.is_ok();
+        let clean = autocommit && !conn.is_in_transaction();
+        if !clean {
+            tracing::warn!("the SQLite write connection was left inside a transaction by an error; replacing it");
+        }
+        clean
+    })
 }
 
 impl Db {
@@ -41,6 +73,7 @@ impl Db {
                 let write_pool = SqlitePoolOptions::new()
                     .max_connections(1)
                     .acquire_timeout(BUSY_TIMEOUT)
+                    .after_release(|conn, _| is_clean(conn).map(Ok).boxed())
                     .connect_with(options.clone())
                     .await
                     .context("opening the SQLite database")?;
@@ -60,6 +93,7 @@ impl Db {
                     read,
                     write,
                     postgres: None,
+                    node: uuid::Uuid::new_v4().to_string(),
                 })
             }
             DatabaseKind::Postgres => {
@@ -76,6 +110,7 @@ impl Db {
                     read: conn.clone(),
                     write: conn,
                     postgres: Some(pool),
+                    node: uuid::Uuid::new_v4().to_string(),
                 })
             }
         }
@@ -96,15 +131,58 @@ impl Db {
         self.postgres.as_ref()
     }
 
+    /// Applies the migrations, then gives users made before usernames had a
+    /// comparison form theirs, reporting the accounts whose forms collide.
     pub async fn migrate(&self) -> anyhow::Result<()> {
         Migrator::up(&self.write, None)
             .await
-            .context("running migrations")
+            .context("running migrations")?;
+        let collisions = super::users::fill_username_keys(&self.write)
+            .await
+            .context("filling in username comparison forms")?;
+        for username in collisions {
+            tracing::error!(
+                %username,
+                "this username looks like (or is a case or width variant of) an older account's; \
+                 it keeps signing in by its exact name, and a new account cannot take it: \
+                 delete one of the two accounts to resolve it"
+            );
+        }
+        Ok(())
     }
 
-    /// True when the database answers a trivial query.
-    pub async fn is_ready(&self) -> bool {
-        self.read.execute_unprepared("SELECT 1").await.is_ok()
+    /// True when the database answers a read and takes a write within
+    /// [`READY_TIMEOUT`]. The write is a committed upsert of this node's probe
+    /// row with fresh random bytes, so a full disk, a read-only file or a lost
+    /// write lock shows here and not only in the requests that fail.
+    pub async fn is_ready(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        let checks = async {
+            self.read.execute_unprepared("SELECT 1").await.is_ok()
+                && self.write_probe(now).await.is_ok()
+        };
+        tokio::time::timeout(READY_TIMEOUT, checks)
+            .await
+            .unwrap_or(false)
+    }
+
+    async fn write_probe(&self, now: chrono::DateTime<chrono::Utc>) -> Result<(), sea_orm::DbErr> {
+        use entity::write_probes::{ActiveModel, Column, Entity};
+        use sea_orm::sea_query::OnConflict;
+        use sea_orm::{ActiveValue::Set, EntityTrait};
+        let payload: Vec<u8> = (0..PROBE_BYTES).map(|_| rand::random::<u8>()).collect();
+        Entity::insert(ActiveModel {
+            node: Set(self.node.clone()),
+            checked_at: Set(now),
+            payload: Set(payload),
+        })
+        .on_conflict(
+            OnConflict::column(Column::Node)
+                .update_columns([Column::CheckedAt, Column::Payload])
+                .to_owned(),
+        )
+        .exec(&self.write)
+        .await?;
+        Ok(())
     }
 
     pub async fn close(self) {

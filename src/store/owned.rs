@@ -36,6 +36,8 @@ where
     for (column, alias) in [
         (users::Column::Id, "owner_id"),
         (users::Column::Username, "owner_username"),
+        (users::Column::UsernameKey, "owner_username_key"),
+        (users::Column::UsernameSkeleton, "owner_username_skeleton"),
         (users::Column::PasswordHash, "owner_password_hash"),
         (users::Column::Disabled, "owner_disabled"),
         (users::Column::CreatedAt, "owner_created_at"),
@@ -82,6 +84,8 @@ where
     let owner = users::Model {
         id: first.try_get("", "owner_id")?,
         username: first.try_get("", "owner_username")?,
+        username_key: first.try_get("", "owner_username_key")?,
+        username_skeleton: first.try_get("", "owner_username_skeleton")?,
         password_hash: first.try_get("", "owner_password_hash")?,
         disabled: first.try_get("", "owner_disabled")?,
         created_at: first.try_get("", "owner_created_at")?,

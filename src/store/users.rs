@@ -2,8 +2,8 @@ use chrono::{DateTime, Utc};
 use entity::{roles, user_roles, users};
 use sea_orm::sea_query::Query;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -52,9 +52,20 @@ pub async fn ensure_roles_exist(
 
 pub async fn insert(db: &impl ConnectionTrait, new: NewUser<'_>) -> Result<UserRecord, StoreError> {
     ensure_roles_exist(db, new.roles).await?;
+    // The unique indexes decide; this check only names the reason first.
+    let look_alike = users::Entity::find()
+        .filter(users::Column::UsernameSkeleton.eq(new.username.skeleton()))
+        .filter(users::Column::UsernameKey.ne(new.username.key()))
+        .one(db)
+        .await?;
+    if look_alike.is_some() {
+        return Err(StoreError::LookAlike("username"));
+    }
     let model = users::ActiveModel {
         id: Set(Uuid::now_v7()),
         username: Set(new.username.as_str().to_owned()),
+        username_key: Set(Some(new.username.key().to_owned())),
+        username_skeleton: Set(Some(new.username.skeleton().to_owned())),
         password_hash: Set(new.password_hash),
         disabled: Set(false),
         created_at: Set(new.now),
@@ -72,14 +83,64 @@ pub async fn count(db: &impl ConnectionTrait) -> Result<u64, StoreError> {
     Ok(users::Entity::find().count(db).await?)
 }
 
+/// The user a presented name means: the one with that comparison form (RFC 8265),
+/// or, for an account whose form collided with another's when forms were
+/// introduced (it has none; see [`fill_username_keys`]), exactly that name.
 pub async fn find_by_username(
     db: &impl ConnectionTrait,
-    username: &str,
+    presented: &str,
 ) -> Result<Option<users::Model>, StoreError> {
-    Ok(users::Entity::find()
-        .filter(users::Column::Username.eq(username))
-        .one(db)
-        .await?)
+    let mut matches = Condition::any().add(users::Column::Username.eq(presented));
+    if let Some(key) = Username::key_of(presented) {
+        matches = matches.add(users::Column::UsernameKey.eq(key));
+    }
+    let candidates = users::Entity::find()
+        .filter(matches)
+        .limit(2)
+        .all(db)
+        .await?;
+    // An exact name wins over a key that another account's name maps to.
+    let exact = candidates.iter().position(|u| u.username == presented);
+    Ok(match exact {
+        Some(i) => candidates.into_iter().nth(i),
+        None => candidates.into_iter().find(|u| u.username_key.is_some()),
+    })
+}
+
+/// Gives every user without one its comparison form and skeleton (accounts made
+/// before they existed). The oldest account keeps a contested form; any other
+/// that collides keeps none, goes on signing in by its exact name, and is
+/// returned so it can be reported: accounts are never merged.
+pub async fn fill_username_keys(db: &impl ConnectionTrait) -> Result<Vec<String>, StoreError> {
+    let pending = users::Entity::find()
+        .filter(users::Column::UsernameKey.is_null())
+        .order_by_asc(users::Column::Id)
+        .all(db)
+        .await?;
+    let mut collisions = Vec::new();
+    for user in pending {
+        let Ok(name) = Username::parse(&user.username) else {
+            collisions.push(user.username);
+            continue;
+        };
+        let taken = users::Entity::find()
+            .filter(
+                Condition::any()
+                    .add(users::Column::UsernameKey.eq(name.key()))
+                    .add(users::Column::UsernameSkeleton.eq(name.skeleton())),
+            )
+            .one(db)
+            .await?;
+        if taken.is_some() {
+            collisions.push(user.username);
+            continue;
+        }
+        let mut active: users::ActiveModel = user.into();
+        active.username_key = Set(Some(name.key().to_owned()));
+        active.username_skeleton = Set(Some(name.skeleton().to_owned()));
+        active.update(db).await?;
+    }
+    Ok(collisions)
 }
 
 pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<users::Model>, StoreError> {

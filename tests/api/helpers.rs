@@ -145,6 +145,8 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut RawSettings)) -> TestApp
     };
     let mut raw = test_settings(&database_url, &master_key, &admin);
     customise(&mut raw);
+    // A test may have pointed the app at a database of its own.
+    let database_url = raw.database_url.clone();
     let settings = raw.validate().expect("valid test settings");
     let app = Application::build(settings, Arc::new(SystemClock))
         .await

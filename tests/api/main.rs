@@ -19,5 +19,7 @@ mod revocation;
 mod roles;
 mod sessions;
 mod smoke;
+mod storage_faults;
+mod usernames;
 mod users;
 mod web_ui;

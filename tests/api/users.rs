@@ -122,7 +122,7 @@ async fn unicode_usernames_are_accepted_and_round_trip_exactly() {
     let app = spawn_app().await;
     let admin = app.admin_auth().await;
 
-    for username in ["björk", "用户", "Δ1.x_y-z@w+v", &"x".repeat(64)] {
+    for username in ["björk", "用户", "Δ1.ε_ζ-η@θ+ι", &"x".repeat(64)] {
         let password = random_string(16);
         let response = app
             .post_json(
@@ -162,6 +162,48 @@ async fn a_short_password_is_rejected_naming_the_field() {
 
     let problem = assert_problem(response, 422, "a 7-character password").await;
     assert_eq!(problem["field"], "password");
+}
+
+#[tokio::test]
+async fn common_breached_and_patterned_passwords_are_refused_when_set() {
+    let app = spawn_app().await;
+    let admin = app.admin_auth().await;
+    let user = app.seed_user_as(&admin, &["user"]).await;
+    for password in [
+        "password",
+        "12345678",
+        "passw0rd",
+        "qwertyuiop",
+        "aaaaaaaaaa",
+        "trident123",
+    ] {
+        let create = app
+            .post_json(
+                "/api/v1/users",
+                &admin,
+                &json!({ "username": format!("u{}", random_string(8).to_lowercase()), "password": password }),
+            )
+            .await;
+        let problem = assert_problem(create, 422, password).await;
+        assert_eq!(problem["field"], "password", "case {password}");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("too easy to guess"),
+            "case {password}: says why"
+        );
+        let reset = app
+            .patch_json(
+                &user_path(&user.id),
+                &admin,
+                &json!({ "password": password }),
+            )
+            .await;
+        assert_problem(reset, 422, password).await;
+    }
+    // The old password still works: nothing was changed.
+    app.login_ok(&user.username, &user.password).await;
 }
 
 #[tokio::test]
