@@ -6,8 +6,8 @@ use uuid::Uuid;
 
 use entity::api_keys::Model as ApiKey;
 
-use crate::credentials::{api_keys, OpaqueSecret};
-use crate::domain::{Password, Principal, PrincipalRef, RoleName, ScopeSet, Username};
+use crate::credentials::{api_keys, delegation, OpaqueSecret};
+use crate::domain::{Password, Principal, RoleName, ScopeSet, Username};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::audit::{self, AuditEvent, Outcome};
@@ -84,6 +84,16 @@ pub async fn check_power_over(
     }
 }
 
+/// A caller changes or deletes a role only if it holds every privileged
+/// permission the role grants now: taking `tokens:introspect` out of the role
+/// every resource server holds, or deleting it, is power over all of them.
+fn check_power_over_role(caller: &Principal, role: &RoleRecord) -> Result<(), AppError> {
+    match first_unheld(caller, role.permissions.iter().map(String::as_str)) {
+        Some(missing) => Err(AppError::Forbidden(missing.to_owned())),
+        None => Ok(()),
+    }
+}
+
 /// [`check_grant`] for roles given to a user or client: the permissions of the
 /// roles in `after` that were not in `before`. No grantor (the CLI, start-up,
 /// self-registration): nothing to check.
@@ -129,6 +139,9 @@ pub async fn create_user(
     roles: Vec<RoleName>,
     issue_api_key: bool,
 ) -> Result<CreatedUser, AppError> {
+    if let Some(actor) = actor {
+        delegation::check_live(actor)?;
+    }
     let password_hash = state.hasher.hash(password).await?;
     let now = state.clock.now();
     let txn = state.db.write().begin().await?;
@@ -246,6 +259,7 @@ pub async fn update_user(
     id: Uuid,
     update: UserUpdate,
 ) -> Result<UserRecord, AppError> {
+    delegation::check_live(actor)?;
     let password_hash = match update.password {
         Some(password) => Some(state.hasher.hash(password).await?),
         None => None,
@@ -309,6 +323,7 @@ pub async fn update_user(
 }
 
 pub async fn delete_user(state: &AppState, actor: &Principal, id: Uuid) -> Result<(), AppError> {
+    delegation::check_live(actor)?;
     let now = state.clock.now();
     let txn = state.db.write().begin().await?;
     let current = users::find_record(&txn, id)
@@ -356,6 +371,7 @@ pub async fn create_role(
     description: &str,
     permissions: ScopeSet,
 ) -> Result<RoleRecord, AppError> {
+    delegation::check_live(actor)?;
     check_grant(actor, "permissions", permissions.iter().map(|p| p.as_str()))?;
     let now = state.clock.now();
     let txn = state.db.write().begin().await?;
@@ -384,9 +400,11 @@ pub async fn replace_role(
     description: &str,
     permissions: ScopeSet,
 ) -> Result<RoleRecord, AppError> {
+    delegation::check_live(actor)?;
     let now = state.clock.now();
     let txn = state.db.write().begin().await?;
     let current = roles::find(&txn, name).await?.ok_or(AppError::NotFound)?;
+    check_power_over_role(actor, &current)?;
     if current.role.name == ADMIN_ROLE {
         let held = ScopeSet::parse_all(current.permissions.iter().map(String::as_str))
             .map_err(|e| AppError::Unexpected(anyhow::anyhow!(e)))?;
@@ -421,14 +439,12 @@ pub async fn replace_role(
     Ok(record)
 }
 
-pub async fn delete_role(
-    state: &AppState,
-    actor: &PrincipalRef,
-    name: &str,
-) -> Result<(), AppError> {
+pub async fn delete_role(state: &AppState, actor: &Principal, name: &str) -> Result<(), AppError> {
+    delegation::check_live(actor)?;
     let now = state.clock.now();
     let txn = state.db.write().begin().await?;
     let current = roles::find(&txn, name).await?.ok_or(AppError::NotFound)?;
+    check_power_over_role(actor, &current)?;
     if current.role.builtin {
         return Err(AppError::Conflict(
             "built-in roles cannot be deleted".into(),
@@ -438,7 +454,7 @@ pub async fn delete_role(
     audit::record(
         &txn,
         AuditEvent::new("role.delete", Outcome::Success)
-            .actor(actor)
+            .actor(&actor.principal)
             .target("role", name),
         now,
     )

@@ -26,6 +26,10 @@ pub enum AppError {
         field: &'static str,
         permission: String,
     },
+    /// The result would hold more than the credential asking for it: a scope it
+    /// lacks, a life beyond its own, live power from a test credential (403).
+    #[error("{0}")]
+    ExceedsCaller(String),
     /// The resource does not exist, or is not the caller's to see (404).
     #[error("not found")]
     NotFound,

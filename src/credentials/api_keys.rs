@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::sessions::user_ref;
 use super::usage::{self, UsedCredential};
-use super::{validate_name, OpaqueSecret, SecretKind};
+use super::{delegation, validate_name, OpaqueSecret, SecretKind};
 use crate::authn::{Inspection, TokenType};
 use crate::domain::{
     CredentialKind, CredentialRef, Environment, Principal, PrincipalKind, ScopeSet,
@@ -155,6 +155,8 @@ pub async fn create(
     if key.expires_at.is_some_and(|e| e <= now) {
         return Err(AppError::validation("expires_at", "must be in the future"));
     }
+    delegation::check_environment(caller, key.environment)?;
+    delegation::check_lifetime(caller, key.expires_at)?;
     let key = NewKey {
         scopes: grantable_scopes(caller, key.scopes)?,
         ..key
@@ -250,6 +252,10 @@ pub async fn rotate(
         .map(ScopeSet::parse_delimited)
         .transpose()
         .map_err(|e| AppError::Unexpected(anyhow::anyhow!("stored scopes of key {id}: {e}")))?;
+    // The successor is handed to the caller: it must not be worth more than the caller.
+    delegation::check_environment(caller, environment_of(&old))?;
+    delegation::check_reissue(caller, scopes.as_ref())?;
+    delegation::check_lifetime(caller, old.expires_at)?;
     let successor = NewKey {
         name: old.name.clone(),
         environment: environment_of(&old),
@@ -279,6 +285,7 @@ pub async fn revoke(state: &AppState, caller: &Principal, id: Uuid) -> Result<()
     let now = state.clock.now();
     let txn = state.db.write().begin().await?;
     let key = visible_key(caller, id, &txn).await?;
+    delegation::check_environment(caller, environment_of(&key))?;
     if api_keys::ROWS.revoke(&txn, key.id, now).await? {
         audit::record(
             &txn,
@@ -334,6 +341,8 @@ pub async fn inspect(
                 kind: CredentialKind::ApiKey,
                 id: key.id.to_string(),
                 environment: Some(environment_of(&key)),
+                expires_at: key.expires_at,
+                follows_principal: key.scopes.is_none(),
             },
             scopes,
             roles: grants.roles,

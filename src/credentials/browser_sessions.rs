@@ -135,6 +135,8 @@ pub async fn inspect(
                 kind: CredentialKind::BrowserSession,
                 id: session.id.to_string(),
                 environment: None,
+                expires_at: Some(session.expires_at),
+                follows_principal: true,
             },
             scopes: grants.permissions,
             roles: grants.roles,

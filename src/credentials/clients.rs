@@ -10,7 +10,7 @@ use sea_orm::TransactionTrait;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{random_base62, validate_name, Digest, OpaqueSecret, SecretKind};
+use super::{delegation, random_base62, validate_name, Digest, OpaqueSecret, SecretKind};
 use crate::cache::CredentialCache;
 use crate::config::{MAX_CLIENT_TOKEN_TTL_SECS, MIN_CLIENT_TOKEN_TTL_SECS};
 use crate::domain::{
@@ -64,6 +64,9 @@ pub async fn create(
     actor: Option<&Principal>,
     input: NewClientInput,
 ) -> Result<(ClientRecord, OpaqueSecret), AppError> {
+    if let Some(actor) = actor {
+        delegation::check_live(actor)?;
+    }
     validate_name(&input.name)?;
     if let Some(ttl) = input.access_token_ttl_seconds {
         validate_ttl(ttl)?;
@@ -127,6 +130,7 @@ pub async fn update(
     id: Uuid,
     changes: ClientChanges,
 ) -> Result<ClientRecord, AppError> {
+    delegation::check_live(actor)?;
     if let Some(name) = &changes.name {
         validate_name(name)?;
     }
@@ -164,6 +168,7 @@ pub async fn update(
 }
 
 pub async fn delete(state: &AppState, actor: &Principal, id: Uuid) -> Result<(), AppError> {
+    delegation::check_live(actor)?;
     let now = state.clock.now();
     let txn = state.db.write().begin().await?;
     let record = clients::find_record(&txn, id)
@@ -198,6 +203,7 @@ pub async fn rotate_secret(
     id: Uuid,
     grace: Duration,
 ) -> Result<RotatedSecret, AppError> {
+    delegation::check_live(actor)?;
     if grace < Duration::zero() || grace > MAX_SECRET_GRACE {
         return Err(AppError::validation(
             "grace_seconds",
@@ -358,6 +364,8 @@ impl AuthenticatedClient {
                 kind: CredentialKind::ClientSecret,
                 id: self.client.client_id.clone(),
                 environment: None,
+                expires_at: None,
+                follows_principal: true,
             },
             scopes: self.grants.permissions.clone(),
             roles: self.grants.roles.clone(),

@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod browser_sessions;
 pub mod clients;
+pub mod delegation;
 mod format;
 pub mod password;
 pub mod pats;

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::api_keys::{grantable_scopes, owner_id};
 use super::sessions::user_ref;
 use super::usage::{self, UsedCredential};
-use super::{validate_name, OpaqueSecret, SecretKind};
+use super::{delegation, validate_name, OpaqueSecret, SecretKind};
 use crate::authn::{Inspection, TokenType};
 use crate::domain::{CredentialKind, CredentialRef, Principal, ScopeSet};
 use crate::error::AppError;
@@ -49,6 +49,8 @@ pub async fn create(
     if token.scopes.is_empty() {
         return Err(AppError::validation("scopes", "choose at least one scope"));
     }
+    delegation::check_live(caller)?;
+    delegation::check_lifetime(caller, Some(token.expires_at))?;
     let scopes = grantable_scopes(caller, Some(token.scopes))?.unwrap_or_default();
     let max = Duration::days(i64::from(state.settings.pat_max_lifetime_days));
     if token.expires_at <= now {
@@ -117,6 +119,7 @@ pub async fn get(state: &AppState, caller: &Principal, id: Uuid) -> Result<Pat, 
 
 pub async fn revoke(state: &AppState, caller: &Principal, id: Uuid) -> Result<(), AppError> {
     caller.require("tokens:write")?;
+    delegation::check_live(caller)?;
     let now = state.clock.now();
     let txn = state.db.write().begin().await?;
     let token = own_token(caller, id, &txn).await?;
@@ -171,6 +174,8 @@ pub async fn inspect(
                 kind: CredentialKind::PersonalAccessToken,
                 id: token.id.to_string(),
                 environment: None,
+                expires_at: Some(token.expires_at),
+                follows_principal: false,
             },
             scopes,
             roles: grants.roles,

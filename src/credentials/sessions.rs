@@ -234,7 +234,9 @@ pub async fn logout(state: &AppState, presented: &str) -> Result<(), AppError> {
 
 /// Ends every session of the user: refresh tokens, the access tokens of those
 /// sessions, and every signed-in browser.
-pub async fn logout_all(state: &AppState, user: &PrincipalRef) -> Result<u64, AppError> {
+pub async fn logout_all(state: &AppState, caller: &Principal) -> Result<u64, AppError> {
+    super::delegation::check_live(caller)?;
+    let user = &caller.principal;
     let now = state.clock.now();
     let id = Uuid::parse_str(&user.id).map_err(|_| AppError::NotFound)?;
     let txn = state.db.write().begin().await?;
@@ -279,6 +281,8 @@ pub async fn inspect_refresh_token(
                 kind: CredentialKind::RefreshToken,
                 id: row.id.to_string(),
                 environment: None,
+                expires_at: Some(row.expires_at),
+                follows_principal: true,
             },
             scopes: grants.permissions,
             roles: grants.roles,

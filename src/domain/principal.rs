@@ -1,6 +1,7 @@
 //! What an authenticated request acts for: the principal, the credential that
 //! proved it, and the effective scopes and roles.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::ScopeSet;
@@ -47,6 +48,13 @@ pub struct CredentialRef {
     /// `live` or `test`, for API keys.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub environment: Option<Environment>,
+    /// When the credential stops working by itself (`None`: it does not).
+    #[serde(skip)]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The credential carries whatever its principal holds now (a user's own
+    /// session, an API key made without scopes), not a list of its own.
+    #[serde(skip)]
+    pub follows_principal: bool,
 }
 
 /// Whether an API key acts on live or on test data.

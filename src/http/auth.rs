@@ -118,6 +118,6 @@ pub async fn revoke_all_sessions(
     if principal.principal.kind != PrincipalKind::User {
         return Err(AppError::Forbidden("a user credential".into()));
     }
-    sessions::logout_all(&state, &principal.principal).await?;
+    sessions::logout_all(&state, &principal).await?;
     Ok(HttpResponse::NoContent().finish())
 }

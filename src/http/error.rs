@@ -51,7 +51,9 @@ impl ResponseError for AppError {
             AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) | AppError::CannotGrant { .. } => StatusCode::FORBIDDEN,
+            AppError::Forbidden(_) | AppError::CannotGrant { .. } | AppError::ExceedsCaller(_) => {
+                StatusCode::FORBIDDEN
+            }
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -99,6 +101,13 @@ impl ResponseError for AppError {
                     "{field}: granting {permission} requires holding it; \
                      no credential can make one more powerful than itself"
                 )),
+                None,
+            ),
+            AppError::ExceedsCaller(detail) => problem(
+                status,
+                "exceeds-caller",
+                "The result would hold more than the calling credential",
+                Some(detail.clone()),
                 None,
             ),
             AppError::NotFound => problem(status, "not-found", "Not found", None, None),

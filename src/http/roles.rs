@@ -165,6 +165,6 @@ pub async fn delete_role(
 ) -> Result<HttpResponse, AppError> {
     principal.require("roles:write")?;
     let name = existing_role_name(&name)?;
-    accounts::delete_role(&state, &principal.principal, name.as_str()).await?;
+    accounts::delete_role(&state, &principal, name.as_str()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

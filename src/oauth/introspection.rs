@@ -9,7 +9,7 @@ use super::error::OAuthError;
 use super::jwt::{self, Audience};
 use super::token::{ClientCredentials, Params};
 use crate::authn::{self, Inspection, PresentedCredential, TokenType};
-use crate::credentials::clients;
+use crate::credentials::{clients, delegation};
 use crate::credentials::{OpaqueSecret, SecretKind};
 use crate::domain::{Environment, Principal, PrincipalKind, PrincipalRef};
 use crate::error::AppError;
@@ -182,8 +182,12 @@ pub async fn introspect(
     }
 }
 
-fn owns(caller: &Principal, kind: PrincipalKind, id: &str) -> bool {
-    caller.principal.kind == kind && caller.principal.id == id
+/// Whether `caller` may revoke a credential of principal `id` in `environment`:
+/// its own, and a test credential only its test credentials.
+fn owns(caller: &Principal, kind: PrincipalKind, id: &str, environment: Environment) -> bool {
+    caller.principal.kind == kind
+        && caller.principal.id == id
+        && delegation::check_environment(caller, environment).is_ok()
 }
 
 /// RFC 7009 §2.1: revokes `token` if the caller may (its own credentials or the
@@ -199,7 +203,14 @@ pub async fn revoke(state: &AppState, caller: &Principal, token: &str) -> Result
         PresentedCredential::Opaque(secret) => match secret.kind() {
             SecretKind::LiveApiKey | SecretKind::TestApiKey => {
                 match api_keys::find_by_digest(db, secret.digest().as_bytes()).await? {
-                    Some(key) if owns(caller, PrincipalKind::User, &key.user_id.to_string()) => {
+                    Some(key)
+                        if owns(
+                            caller,
+                            PrincipalKind::User,
+                            &key.user_id.to_string(),
+                            crate::credentials::api_keys::environment_of(&key),
+                        ) =>
+                    {
                         api_keys::ROWS
                             .revoke(db, key.id, now)
                             .await?
@@ -211,7 +222,12 @@ pub async fn revoke(state: &AppState, caller: &Principal, token: &str) -> Result
             SecretKind::RefreshToken => {
                 match refresh_tokens::find_by_digest(db, &secret.digest()).await? {
                     Some((_, family))
-                        if owns(caller, PrincipalKind::User, &family.user_id.to_string()) =>
+                        if owns(
+                            caller,
+                            PrincipalKind::User,
+                            &family.user_id.to_string(),
+                            Environment::Live,
+                        ) =>
                     {
                         refresh_tokens::revoke_family(db, family.id, "revoked", now)
                             .await?
@@ -223,7 +239,14 @@ pub async fn revoke(state: &AppState, caller: &Principal, token: &str) -> Result
             SecretKind::PersonalAccessToken => {
                 match personal_access_tokens::find_by_digest(db, secret.digest().as_bytes()).await?
                 {
-                    Some(pat) if owns(caller, PrincipalKind::User, &pat.user_id.to_string()) => {
+                    Some(pat)
+                        if owns(
+                            caller,
+                            PrincipalKind::User,
+                            &pat.user_id.to_string(),
+                            Environment::Live,
+                        ) =>
+                    {
                         personal_access_tokens::ROWS
                             .revoke(db, pat.id, now)
                             .await?
@@ -238,9 +261,14 @@ pub async fn revoke(state: &AppState, caller: &Principal, token: &str) -> Result
             match jwt::verify(&state.keys, db, jwt_text, &state.settings.issuer, now).await {
                 Ok(claims) => {
                     let mine = if claims.client_id == super::FIRST_PARTY_CLIENT_ID {
-                        owns(caller, PrincipalKind::User, &claims.sub)
+                        owns(caller, PrincipalKind::User, &claims.sub, Environment::Live)
                     } else {
-                        owns(caller, PrincipalKind::Client, &claims.client_id)
+                        owns(
+                            caller,
+                            PrincipalKind::Client,
+                            &claims.client_id,
+                            Environment::Live,
+                        )
                     };
                     match (mine, jwt_expiry(claims.exp)) {
                         (true, Some(expires_at)) => {

@@ -282,3 +282,66 @@ async fn a_role_manager_cannot_add_privileged_permissions_it_lacks() {
         .await;
     assert_eq!(response.status(), 200, "an application permission added");
 }
+
+#[tokio::test]
+async fn a_role_manager_cannot_empty_or_delete_a_role_more_powerful_than_itself() {
+    let app = spawn_app().await;
+    let admin = app.admin_auth().await;
+    // The role every resource server holds, and a manager of roles without it.
+    let introspector = app.seed_role_as(&admin, &["tokens:introspect"]).await;
+    let resource_server = app.seed_client_as(&admin, &[&introspector]).await;
+    let (_, manager) = manager(&app, &admin, &["roles:read", "roles:write"]).await;
+    let path = format!("/api/v1/roles/{introspector}");
+
+    let emptied = app
+        .put_json(&path, &manager, &json!({ "permissions": [] }))
+        .await;
+    let problem = assert_problem(emptied, 403, "emptying the role").await;
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap()
+        .contains("tokens:introspect"));
+    let renamed = app
+        .put_json(
+            &path,
+            &manager,
+            &json!({ "description": "mine now", "permissions": ["tokens:introspect"] }),
+        )
+        .await;
+    assert_problem(renamed, 403, "editing the role at all").await;
+    let deleted = app.delete(&path, &manager).await;
+    assert_problem(deleted, 403, "deleting the role").await;
+
+    let role = app.get_json(&path, &admin).await;
+    assert_eq!(
+        role["permissions"],
+        json!(["tokens:introspect"]),
+        "unchanged"
+    );
+    // The resource server still introspects.
+    let token = client_token(&app, &resource_server).await;
+    let answer = app
+        .post_form_to(
+            &app.url("/oauth/introspect"),
+            &[(
+                "Authorization",
+                &crate::introspection::basic(&resource_server),
+            )],
+            &[("token", &token)],
+        )
+        .await;
+    assert_eq!(answer.status(), 200);
+
+    // A role of application permissions only is the manager's to change and delete.
+    let jobs = app.seed_role_as(&admin, &["jobs:write"]).await;
+    let jobs_path = format!("/api/v1/roles/{jobs}");
+    let changed = app
+        .put_json(
+            &jobs_path,
+            &manager,
+            &json!({ "permissions": ["jobs:read"] }),
+        )
+        .await;
+    assert_eq!(changed.status(), 200);
+    assert_eq!(app.delete(&jobs_path, &manager).await.status(), 204);
+}

@@ -7,6 +7,7 @@ mod browser;
 mod cli;
 mod credential_cache;
 mod database_tls;
+mod escalation;
 mod grants;
 mod helpers;
 mod introspection;

@@ -269,6 +269,6 @@ pub async fn delete_role(
 ) -> Result<HttpResponse, UiError> {
     signed_in.principal.require("roles:write")?;
     let name = role_name(&name)?;
-    accounts::delete_role(&state, &signed_in.principal.principal, name.as_str()).await?;
+    accounts::delete_role(&state, &signed_in.principal, name.as_str()).await?;
     Ok(see_other("/admin/roles?done=deleted"))
 }

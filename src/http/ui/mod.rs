@@ -453,6 +453,7 @@ impl From<AppError> for UiError {
                 StatusCode::FORBIDDEN,
                 format!("You cannot grant {permission}: your account does not hold it."),
             ),
+            AppError::ExceedsCaller(reason) => UiError::page(StatusCode::FORBIDDEN, reason),
             AppError::NotFound => page(StatusCode::NOT_FOUND, "There is nothing here."),
             AppError::Validation { field, message } => UiError::page(
                 StatusCode::UNPROCESSABLE_ENTITY,
