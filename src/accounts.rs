@@ -185,7 +185,7 @@ pub async fn register(
         return Err(AppError::NotFound);
     }
     if let Some(ip) = source_ip {
-        let wait = state.login_limiter.check(
+        let wait = state.reports_limiter.check(
             &format!("register:{}", crate::throttle::address_key(&ip)),
             state.clock.now(),
         );

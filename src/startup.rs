@@ -25,7 +25,7 @@ use crate::keys::{KeyRing, MasterKey};
 use crate::metrics::Metrics;
 use crate::state::{AppState, CHANGES_CHANNEL};
 use crate::store::{browser_sessions, revoked_jtis, Db};
-use crate::throttle::RateLimiter;
+use crate::throttle::{LoginThrottle, RateLimiter};
 use sqlx::postgres::PgListener;
 
 /// Largest JSON body any endpoint accepts.
@@ -47,7 +47,8 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
         keys: Arc::new(keys),
         hasher: PasswordHasher::new(settings.password_hash_concurrency)?,
         clock,
-        login_limiter: RateLimiter::per_minute(settings.login_attempts_per_minute),
+        logins: LoginThrottle::per_minute(settings.login_attempts_per_minute),
+        reports_limiter: RateLimiter::per_minute(settings.login_attempts_per_minute),
         client_auth_limiter: RateLimiter::per_minute(settings.client_auth_failures_per_minute),
         introspection_limiter: RateLimiter::per_minute(settings.introspections_per_minute),
         metrics: Metrics::default(),

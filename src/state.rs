@@ -13,7 +13,7 @@ use crate::credentials::usage::UsageTracker;
 use crate::keys::KeyRing;
 use crate::metrics::Metrics;
 use crate::store::Db;
-use crate::throttle::RateLimiter;
+use crate::throttle::{LoginThrottle, RateLimiter};
 
 pub struct AppState {
     pub db: Db,
@@ -21,8 +21,10 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<Settings>,
-    /// Login attempts, keyed by username and by source address.
-    pub login_limiter: RateLimiter,
+    /// Failed password logins, by account, address and both (see `LoginThrottle`).
+    pub logins: LoginThrottle,
+    /// Self-registrations and leak reports, by source address.
+    pub reports_limiter: RateLimiter,
     /// Failed client authentications, keyed by client id and by source address.
     pub client_auth_limiter: RateLimiter,
     /// Introspection requests, keyed by caller.

@@ -86,6 +86,84 @@ impl RateLimiter {
     }
 }
 
+/// How long a successful sign-in keeps its address "known" for that account.
+const KNOWN_ADDRESS_DAYS: u64 = 30;
+/// Known (account, address) pairs remembered at most; the least used go first.
+const KNOWN_ADDRESSES: u64 = 100_000;
+
+/// Password guessing (low-entropy secrets) without locking the owner out.
+/// Only *failed* attempts are charged, and an attempt is refused before the
+/// password is hashed when one of these is spent:
+/// - the (account, address) pair: `per_minute` failures, the guesser's own budget;
+/// - the address: 5 × `per_minute` (an office behind one NAT mistypes too), so a
+///   single source cannot sweep many accounts;
+/// - the account across all addresses: 10 × `per_minute`, a ceiling against
+///   guessing from many addresses, which does not apply to addresses the account
+///   signed in from in the last 30 days. A distributed guesser can therefore
+///   slow a user's *new* devices down, never the ones the user already uses.
+pub struct LoginThrottle {
+    pair: RateLimiter,
+    address: RateLimiter,
+    account: RateLimiter,
+    /// Digests of (account, address) pairs that signed in successfully.
+    known: moka::sync::Cache<KeyDigest, ()>,
+}
+
+impl LoginThrottle {
+    pub fn per_minute(per_minute: u32) -> Self {
+        let per_minute = per_minute.max(1);
+        Self {
+            pair: RateLimiter::per_minute(per_minute),
+            address: RateLimiter::per_minute(per_minute.saturating_mul(5)),
+            account: RateLimiter::per_minute(per_minute.saturating_mul(10)),
+            known: moka::sync::Cache::builder()
+                .max_capacity(KNOWN_ADDRESSES)
+                .time_to_idle(std::time::Duration::from_secs(KNOWN_ADDRESS_DAYS * 86_400))
+                .build(),
+        }
+    }
+
+    fn keys(account: &str, ip: Option<&str>) -> (String, Option<String>, String) {
+        let address = ip.map(address_key);
+        let pair = format!("{account}\0{}", address.as_deref().unwrap_or(""));
+        (format!("account:{account}"), address, pair)
+    }
+
+    /// Whether an attempt on `account` (its comparison form) from `ip` may be judged now.
+    pub fn admit(
+        &self,
+        account: &str,
+        ip: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), Duration> {
+        let (account_key, address, pair) = Self::keys(account, ip);
+        if let Some(address) = &address {
+            self.address.peek(address, now)?;
+        }
+        self.pair.peek(&pair, now)?;
+        if !self.known.contains_key(&digest(&pair)) {
+            self.account.peek(&account_key, now)?;
+        }
+        Ok(())
+    }
+
+    /// Charges a failed attempt to every budget it belongs to.
+    pub fn failed(&self, account: &str, ip: Option<&str>, now: DateTime<Utc>) {
+        let (account_key, address, pair) = Self::keys(account, ip);
+        if let Some(address) = &address {
+            let _ = self.address.check(address, now);
+        }
+        let _ = self.pair.check(&pair, now);
+        let _ = self.account.check(&account_key, now);
+    }
+
+    /// Remembers that `account` signs in from `ip`.
+    pub fn succeeded(&self, account: &str, ip: Option<&str>) {
+        let (_, _, pair) = Self::keys(account, ip);
+        self.known.insert(digest(&pair), ());
+    }
+}
+
 /// What a per-address limit counts: an IPv4 address, or the /64 network of an
 /// IPv6 address (the usual allocation to one subscriber: counting single IPv6
 /// addresses would hand whoever holds a /64 2^64 buckets).
@@ -144,6 +222,31 @@ mod tests {
         assert_eq!(address_key("::ffff:192.0.2.7"), "192.0.2.7");
         assert_eq!(address_key("192.0.2.7"), "192.0.2.7");
         assert_ne!(address_key("192.0.2.7"), address_key("192.0.2.8"));
+    }
+
+    #[test]
+    fn a_guesser_spends_its_own_budget_and_never_the_owners_known_address() {
+        let throttle = LoginThrottle::per_minute(2);
+        let t0 = DateTime::<Utc>::from_timestamp(1_000_000, 0).unwrap();
+        throttle.succeeded("alice", Some("192.0.2.1"));
+        // One guesser: two failures spend its pair budget, not the owner's.
+        for _ in 0..2 {
+            assert!(throttle.admit("alice", Some("203.0.113.9"), t0).is_ok());
+            throttle.failed("alice", Some("203.0.113.9"), t0);
+        }
+        assert!(throttle.admit("alice", Some("203.0.113.9"), t0).is_err());
+        assert!(throttle.admit("alice", Some("192.0.2.1"), t0).is_ok());
+        // Many guessers reach the account's ceiling (10 × 2): new addresses wait,
+        // the owner's known address does not.
+        for i in 0..20 {
+            throttle.failed("alice", Some(&format!("198.51.100.{i}")), t0);
+        }
+        assert!(throttle.admit("alice", Some("198.51.100.200"), t0).is_err());
+        assert!(throttle.admit("alice", Some("192.0.2.1"), t0).is_ok());
+        assert!(
+            throttle.admit("bob", Some("198.51.100.200"), t0).is_ok(),
+            "other accounts"
+        );
     }
 
     #[test]

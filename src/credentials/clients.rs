@@ -281,6 +281,13 @@ fn retry_after(wait: Duration) -> ClientAuthError {
 
 /// Authenticates a client by id and secret (RFC 6749 §2.3.1); also says until
 /// when the matching secret works (`None`: until rotated).
+///
+/// The secret is checked first: a client secret carries 256 random bits, so
+/// guessing it is hopeless and a lock-out would only let anyone who knows the
+/// (public) client_id lock the client out. Failures alone are charged, per
+/// client id and per source address, and once a budget is spent further
+/// *failures* are answered 429 without being audited one by one (so a flood
+/// writes nothing); a correct secret is never refused for someone else's.
 pub async fn authenticate(
     state: &AppState,
     client_id: &str,
@@ -288,13 +295,6 @@ pub async fn authenticate(
     source_ip: Option<&str>,
 ) -> Result<(Client, Option<DateTime<Utc>>), ClientAuthError> {
     let now = state.clock.now();
-    let keys = throttle_keys(client_id, source_ip);
-    for key in &keys {
-        state
-            .client_auth_limiter
-            .peek(key, now)
-            .map_err(retry_after)?;
-    }
     let db = state.db.read();
     // A client_id we could never have issued is unknown without asking the database
     // (PostgreSQL refuses NUL in text); the rest of the work below is still done.
@@ -323,9 +323,11 @@ pub async fn authenticate(
     match client {
         Some(client) if matched && !client.disabled => Ok((client, secret_expires_at)),
         _ => {
-            for key in &keys {
-                let _ = state.client_auth_limiter.check(key, now);
+            let mut throttled = Ok(());
+            for key in &throttle_keys(client_id, source_ip) {
+                throttled = throttled.and(state.client_auth_limiter.check(key, now));
             }
+            throttled.map_err(retry_after)?;
             audit::record(
                 state.db.write(),
                 AuditEvent::new("client.authenticate", Outcome::Failure)

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::{OpaqueSecret, SecretKind};
 use crate::authn::{Inspection, TokenType};
 use crate::domain::{
-    CredentialKind, CredentialRef, Password, Principal, PrincipalKind, PrincipalRef,
+    CredentialKind, CredentialRef, Password, Principal, PrincipalKind, PrincipalRef, Username,
 };
 use crate::error::AppError;
 use crate::oauth::jwt::{self, AccessTokenClaims, Audience};
@@ -21,7 +21,6 @@ use crate::oauth::FIRST_PARTY_CLIENT_ID;
 use crate::state::AppState;
 use crate::store::audit::{self, AuditEvent, Outcome};
 use crate::store::{browser_sessions, refresh_tokens, users};
-use crate::throttle;
 
 pub struct TokenPair {
     pub access_token: String,
@@ -37,27 +36,6 @@ pub fn user_ref(user: &entity::users::Model) -> PrincipalRef {
     }
 }
 
-fn throttle(
-    state: &AppState,
-    username: &str,
-    source_ip: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    let refused = |wait: chrono::Duration| AppError::TooManyRequests {
-        retry_after: wait.num_seconds().max(1) as u64,
-    };
-    // The address first: a refused address charges no username's bucket, so one
-    // source cannot lock others out of their accounts faster than its own limit.
-    if let Some(ip) = source_ip {
-        let key = format!("ip:{}", throttle::address_key(ip));
-        state.login_limiter.check(&key, now).map_err(refused)?;
-    }
-    state
-        .login_limiter
-        .check(&format!("user:{}", username.to_lowercase()), now)
-        .map_err(refused)
-}
-
 /// Checks a username and password, throttled like every login and at equal cost
 /// for unknown users; failures are audited. The user, if the password is right
 /// and the account enabled.
@@ -68,7 +46,14 @@ pub async fn check_password(
     source_ip: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<entity::users::Model, AppError> {
-    throttle(state, username, source_ip, now)?;
+    // Budgets are per account (its comparison form, so `Alice` and `alice` share one).
+    let account = Username::key_of(username).unwrap_or_else(|| username.to_owned());
+    state
+        .logins
+        .admit(&account, source_ip, now)
+        .map_err(|wait| AppError::TooManyRequests {
+            retry_after: wait.num_seconds().max(1) as u64,
+        })?;
     // The place in the argon2 queue comes before any database work: when hashing
     // is saturated, a login is shed for the price of the rate-limit check instead
     // of a user lookup as well, which under a flood cost more than a core, and
@@ -90,8 +75,12 @@ pub async fn check_password(
         )
         .await?;
     match user {
-        Some(user) if verified && !user.disabled => Ok(user),
+        Some(user) if verified && !user.disabled => {
+            state.logins.succeeded(&account, source_ip);
+            Ok(user)
+        }
         other => {
+            state.logins.failed(&account, source_ip, now);
             let mut event = AuditEvent::new("user.login", Outcome::Failure)
                 .source_ip(source_ip.map(str::to_owned))
                 .details(json!({ "username": username }));

@@ -38,7 +38,7 @@ pub async fn revoke_leaked_credentials(
     let ip = source_ip(&req);
     if let Some(ip) = &ip {
         state
-            .login_limiter
+            .reports_limiter
             .check(
                 &format!("leak:{}", crate::throttle::address_key(ip)),
                 state.clock.now(),

@@ -96,85 +96,92 @@ async fn wrong_password_unknown_user_and_disabled_user_get_byte_identical_401s()
     }
 }
 
-#[tokio::test]
-async fn login_attempts_for_one_username_are_throttled_whatever_the_source_address() {
-    let app = spawn_app_with(|s| s.login_attempts_per_minute = 3).await;
-    let user = app.seed_user(&["user"]).await;
-
-    // Each attempt from its own address, so only the per-username budget applies.
-    for (i, last_octet) in [11u8, 12, 13].into_iter().enumerate() {
-        let response = app
-            .login_via(
-                &client_from([127, 0, 0, last_octet]),
-                &user.username,
-                "wrong-password",
-            )
-            .await;
-        assert_eq!(
-            response.status(),
-            401,
-            "attempt {} is within the budget",
-            i + 1
-        );
-    }
-    let response = app
-        .login_via(
-            &client_from([127, 0, 0, 14]),
-            &user.username,
-            &user.password,
-        )
-        .await;
-
+/// Asserts a 429 with a Retry-After within a minute.
+async fn assert_throttled(response: reqwest::Response, case: &str) {
     let retry_after: u64 = response
         .headers()
         .get("retry-after")
-        .expect("a Retry-After header")
+        .unwrap_or_else(|| panic!("case {case}: a Retry-After header"))
         .to_str()
         .unwrap()
         .parse()
         .expect("Retry-After in whole seconds");
-    assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
-    assert_problem(
-        response,
-        429,
-        "the fourth attempt, even with the right password",
-    )
-    .await;
-    let other = app
-        .login_via(
-            &client_from([127, 0, 0, 15]),
-            "someone-else",
-            "wrong-password",
-        )
-        .await;
-    assert_eq!(other.status(), 401, "other usernames keep their own budget");
+    assert!(
+        (1..=60).contains(&retry_after),
+        "case {case}: Retry-After {retry_after}"
+    );
+    assert_problem(response, 429, case).await;
 }
 
 #[tokio::test]
-async fn login_attempts_from_one_address_are_throttled_whatever_the_username() {
+async fn a_guesser_spends_its_own_budget_and_the_owner_signs_in_elsewhere() {
+    let app = spawn_app_with(|s| s.login_attempts_per_minute = 3).await;
+    let user = app.seed_user(&["user"]).await;
+    let guesser = client_from([127, 0, 0, 11]);
+    for i in 0..3 {
+        let response = app
+            .login_via(&guesser, &user.username, "wrong-password")
+            .await;
+        assert_eq!(
+            response.status(),
+            401,
+            "failure {} is within the budget",
+            i + 1
+        );
+    }
+    let response = app
+        .login_via(&guesser, &user.username, &user.password)
+        .await;
+    assert_throttled(
+        response,
+        "the guessing address, even with the right password",
+    )
+    .await;
+    let upper = app
+        .login_via(&guesser, &user.username.to_uppercase(), "wrong-password")
+        .await;
+    assert_throttled(upper, "the same account under another case").await;
+    let response = app
+        .login_via(
+            &client_from([127, 0, 0, 12]),
+            &user.username,
+            &user.password,
+        )
+        .await;
+    assert_eq!(response.status(), 200, "the owner signs in from elsewhere");
+}
+
+#[tokio::test]
+async fn correct_passwords_spend_no_budget() {
+    let app = spawn_app_with(|s| s.login_attempts_per_minute = 3).await;
+    let user = app.seed_user(&["user"]).await;
+    let client = client_from([127, 0, 0, 13]);
+    for i in 0..10 {
+        let response = app.login_via(&client, &user.username, &user.password).await;
+        assert_eq!(response.status(), 200, "sign-in {}", i + 1);
+    }
+}
+
+#[tokio::test]
+async fn one_address_sweeping_many_accounts_is_throttled() {
     let app = spawn_app_with(|s| s.login_attempts_per_minute = 3).await;
     let client = client_from([127, 0, 0, 21]);
-
-    for i in 0..3 {
+    // The address may fail five times the per-account budget, over any usernames.
+    for i in 0..15 {
         let response = app
             .login_via(&client, &format!("guess-{i}"), "wrong-password")
             .await;
         assert_eq!(
             response.status(),
             401,
-            "attempt {} is within the budget",
+            "failure {} is within the budget",
             i + 1
         );
     }
-    let response = app.login_via(&client, "guess-3", "wrong-password").await;
-
-    assert!(
-        response.headers().contains_key("retry-after"),
-        "a Retry-After header"
-    );
-    assert_problem(response, 429, "the fourth attempt from one address").await;
+    let response = app.login_via(&client, "guess-15", "wrong-password").await;
+    assert_throttled(response, "the sixteenth failure from one address").await;
     let elsewhere = app
-        .login_via(&client_from([127, 0, 0, 22]), "guess-4", "wrong-password")
+        .login_via(&client_from([127, 0, 0, 22]), "guess-16", "wrong-password")
         .await;
     assert_eq!(
         elsewhere.status(),
@@ -184,11 +191,49 @@ async fn login_attempts_from_one_address_are_throttled_whatever_the_username() {
 }
 
 #[tokio::test]
+async fn guessing_from_many_addresses_cannot_lock_the_owner_out_of_a_known_address() {
+    let app = spawn_app_with(|s| s.login_attempts_per_minute = 3).await;
+    let user = app.seed_user(&["user"]).await;
+    let home = client_from([127, 0, 1, 1]);
+    assert_eq!(
+        app.login_via(&home, &user.username, &user.password)
+            .await
+            .status(),
+        200
+    );
+    // Ten times the per-account budget, each address within its own.
+    for i in 0..30u8 {
+        let response = app
+            .login_via(
+                &client_from([127, 0, 2, i]),
+                &user.username,
+                "wrong-password",
+            )
+            .await;
+        assert_eq!(response.status(), 401, "guess {}", i + 1);
+    }
+    let response = app
+        .login_via(&client_from([127, 0, 3, 1]), &user.username, &user.password)
+        .await;
+    assert_throttled(
+        response,
+        "a new address once the account's ceiling is reached",
+    )
+    .await;
+    let response = app.login_via(&home, &user.username, &user.password).await;
+    assert_eq!(
+        response.status(),
+        200,
+        "the owner's known address is not held back"
+    );
+}
+
+#[tokio::test]
 async fn an_address_over_its_budget_cannot_lock_a_user_out() {
     let app = spawn_app_with(|s| s.login_attempts_per_minute = 3).await;
     let user = app.seed_user(&["user"]).await;
     let attacker = client_from([127, 0, 0, 31]);
-    for i in 0..3 {
+    for i in 0..15 {
         let response = app
             .login_via(&attacker, &format!("guess-{i}"), "wrong-password")
             .await;
@@ -196,7 +241,7 @@ async fn an_address_over_its_budget_cannot_lock_a_user_out() {
     }
 
     // Refused for the address, these attempts charge nothing to the user's budget.
-    for i in 0..5 {
+    for i in 0..40 {
         let response = app
             .login_via(&attacker, &user.username, "wrong-password")
             .await;

@@ -330,11 +330,23 @@ async fn sign_in_attempts_are_throttled_like_the_api_login() {
         .parse()
         .unwrap_or_else(|_| panic!("a Retry-After header, got {:?}", throttled.headers));
     assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
-    let api = app.login(&user.username, &user.password).await;
+    let api = app
+        .login_via(
+            &client_from([127, 0, 0, 31]),
+            &user.username,
+            &user.password,
+        )
+        .await;
     assert_eq!(
         api.status(),
         429,
-        "the API login shares the username's budget"
+        "the API login from that address shares its budget"
+    );
+    let elsewhere = app.login(&user.username, &user.password).await;
+    assert_eq!(
+        elsewhere.status(),
+        200,
+        "the user signs in from another address"
     );
 }
 
