@@ -9,11 +9,15 @@
 //! - A lookup that began before a clear cannot store its (possibly stale)
 //!   answer after it: inserts carry the generation they started under.
 //! - Without a live `LISTEN` connection (PostgreSQL) the cache is bypassed, so a
-//!   lost notification can never leave a revoked credential "active".
+//!   lost notification can never leave a revoked credential "active". "Live" is
+//!   proven, not assumed: every node sends a heartbeat notification each second,
+//!   each notification received extends the cache's trust by a few seconds, and
+//!   once that runs out (a listener connection that went quiet without an
+//!   error: a stopped backend, a half-open socket) nothing is served from it.
 //! - Entries also respect the credential's own expiry and a maximum age.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
@@ -35,6 +39,8 @@ pub struct CredentialCache<T> {
     entries: RwLock<HashMap<CacheKey, Entry<T>>>,
     generation: AtomicU64,
     enabled: AtomicBool,
+    /// Unix milliseconds until which the cache may answer (see the rules above).
+    trusted_until: AtomicI64,
 }
 
 impl<T> CredentialCache<T> {
@@ -43,7 +49,20 @@ impl<T> CredentialCache<T> {
             entries: RwLock::new(HashMap::new()),
             generation: AtomicU64::new(0),
             enabled: AtomicBool::new(enabled),
+            trusted_until: AtomicI64::new(i64::MAX),
         }
+    }
+
+    /// The cache answers only until `until`; called on every proof that
+    /// invalidations still arrive.
+    pub fn trust_until(&self, until: DateTime<Utc>) {
+        self.trusted_until
+            .store(until.timestamp_millis(), Ordering::SeqCst);
+    }
+
+    fn usable(&self, now: DateTime<Utc>) -> bool {
+        self.enabled.load(Ordering::SeqCst)
+            && now.timestamp_millis() < self.trusted_until.load(Ordering::SeqCst)
     }
 
     /// The cache key of a presented secret or token (its SHA-256, never the secret).
@@ -62,7 +81,7 @@ impl<T> CredentialCache<T> {
     }
 
     pub fn get(&self, key: &CacheKey, now: DateTime<Utc>) -> Option<Arc<T>> {
-        if !self.enabled.load(Ordering::SeqCst) {
+        if !self.usable(now) {
             return None;
         }
         let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
@@ -80,7 +99,7 @@ impl<T> CredentialCache<T> {
         generation: u64,
         now: DateTime<Utc>,
     ) {
-        if !self.enabled.load(Ordering::SeqCst) {
+        if !self.usable(now) {
             return;
         }
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
@@ -167,6 +186,18 @@ mod tests {
         assert!(cache.get(&key, t(0)).is_none());
         cache.insert(key, Arc::new(1u8), None, cache.generation(), t(0));
         assert!(cache.get(&key, t(0)).is_none());
+    }
+
+    #[test]
+    fn a_cache_whose_trust_ran_out_answers_nothing() {
+        let cache = CredentialCache::new(true);
+        let key = CredentialCache::<u8>::key(&[b"k"]);
+        cache.trust_until(t(3));
+        cache.insert(key, Arc::new(1u8), None, cache.generation(), t(0));
+        assert!(cache.get(&key, t(2)).is_some());
+        assert!(cache.get(&key, t(3)).is_none(), "no heartbeat since");
+        cache.trust_until(t(6));
+        assert!(cache.get(&key, t(4)).is_some(), "trusted again");
     }
 
     #[test]

@@ -23,7 +23,7 @@ use crate::http::{
 };
 use crate::keys::{KeyRing, MasterKey};
 use crate::metrics::Metrics;
-use crate::state::{AppState, CHANGES_CHANNEL};
+use crate::state::{AppState, CHANGES_CHANNEL, HEARTBEAT};
 use crate::store::{browser_sessions, revoked_jtis, Db};
 use crate::throttle::{LoginThrottle, RateLimiter};
 use sqlx::postgres::PgListener;
@@ -33,6 +33,11 @@ pub const JSON_LIMIT_BYTES: usize = 16 * 1024;
 const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(60);
 const USAGE_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
 const LISTEN_RETRY: Duration = Duration::from_secs(1);
+const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
+/// How long the credential cache may answer after the last notification arrived.
+const HEARTBEAT_DEADLINE: chrono::Duration = chrono::Duration::seconds(3);
+/// How long a listener may stay silent before it is replaced.
+const HEARTBEAT_WAIT: Duration = Duration::from_secs(3);
 
 /// Connects, migrates, loads the signing keys and creates the configured admin.
 pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
@@ -101,10 +106,12 @@ impl Application {
         let reload = tokio::spawn(maintain_periodically(self.state.clone()));
         let flush = tokio::spawn(flush_usage_periodically(self.state.clone()));
         let listen = tokio::spawn(listen_for_changes(self.state.clone()));
+        let heartbeat = tokio::spawn(send_heartbeats(self.state.clone()));
         let result = self.server.await;
         reload.abort();
         flush.abort();
         listen.abort();
+        heartbeat.abort();
         flush_usage(&self.state).await;
         result
     }
@@ -112,28 +119,79 @@ impl Application {
 
 /// Keeps this node's credential cache honest when several nodes share PostgreSQL:
 /// every `NOTIFY` clears it, and while no `LISTEN` connection is up the cache is
-/// bypassed (fail closed), because a notification could be missed.
+/// bypassed (fail closed), because a notification could be missed. A listener
+/// that stops without an error (a stopped backend, a half-open connection, a
+/// middlebox dropping it) is caught by the heartbeats: each notification that
+/// arrives lets the cache answer for [`HEARTBEAT_DEADLINE`] more, and a listener
+/// that hears nothing for that long is dropped and replaced.
 async fn listen_for_changes(state: web::Data<AppState>) {
     let Some(pool) = state.db.postgres().cloned() else {
         return;
     };
     loop {
-        match PgListener::connect_with(&pool).await {
-            Ok(mut listener) => match listener.listen(CHANGES_CHANNEL).await {
-                Ok(()) => {
-                    state.set_credential_caches(state.settings.credential_cache);
-                    // `try_recv` answers `Ok(None)` when the connection was lost.
-                    while let Ok(Some(_)) = listener.try_recv().await {
-                        state.forget_credentials();
+        match listen(&pool).await {
+            Ok(mut listener) => {
+                state.trust_credential_caches_until(state.clock.now() + HEARTBEAT_DEADLINE);
+                state.set_credential_caches(state.settings.credential_cache);
+                let why = loop {
+                    match tokio::time::timeout(HEARTBEAT_WAIT, listener.try_recv()).await {
+                        // Notifications arrive in commit order: this one proves that
+                        // every change committed before it has arrived too.
+                        Ok(Ok(Some(notification))) => {
+                            state.trust_credential_caches_until(
+                                state.clock.now() + HEARTBEAT_DEADLINE,
+                            );
+                            if notification.payload() != HEARTBEAT {
+                                state.forget_credentials();
+                            }
+                        }
+                        // `try_recv` answers `Ok(None)` when the connection was lost.
+                        Ok(Ok(None)) | Ok(Err(_)) => break "lost the PostgreSQL LISTEN connection",
+                        Err(_) => break "no notification (not even a heartbeat) arrived in time: the LISTEN connection stalled",
                     }
-                    state.set_credential_caches(false);
-                    tracing::warn!("lost the PostgreSQL LISTEN connection; credential cache bypassed until it is back");
-                }
-                Err(e) => tracing::warn!(error = %e, "LISTEN failed"),
-            },
+                };
+                state.set_credential_caches(false);
+                tracing::warn!("{why}; credential cache bypassed until a listener is back");
+            }
             Err(e) => tracing::warn!(error = %e, "connecting the PostgreSQL listener failed"),
         }
         tokio::time::sleep(LISTEN_RETRY).await;
+    }
+}
+
+/// A listener on [`CHANGES_CHANNEL`]. The server probes its socket with TCP
+/// keepalives, so a middlebox keeps the idle path open and a dead peer is
+/// dropped on the server's side (the heartbeat catches it on ours).
+async fn listen(pool: &sqlx::PgPool) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    for setting in [
+        "SET tcp_keepalives_idle = 10",
+        "SET tcp_keepalives_interval = 5",
+        "SET tcp_keepalives_count = 3",
+    ] {
+        sqlx::Executor::execute(&mut listener, setting).await?;
+    }
+    listener.listen(CHANGES_CHANNEL).await?;
+    Ok(listener)
+}
+
+/// Sends this node's heartbeat on [`CHANGES_CHANNEL`] every [`HEARTBEAT_INTERVAL`]:
+/// what proves to every listener, this node's included, that notifications still flow.
+async fn send_heartbeats(state: web::Data<AppState>) {
+    let Some(pool) = state.db.postgres().cloned() else {
+        return;
+    };
+    let mut interval = tokio::time::interval(HEARTBEAT_INTERVAL);
+    loop {
+        interval.tick().await;
+        let sent = sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANGES_CHANNEL)
+            .bind(HEARTBEAT)
+            .execute(&pool)
+            .await;
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, "sending the heartbeat failed");
+        }
     }
 }
 

@@ -40,6 +40,8 @@ pub struct AppState {
 
 /// The PostgreSQL channel on which nodes announce credential changes.
 pub const CHANGES_CHANNEL: &str = "trident_credentials";
+/// The payload of the heartbeat every node sends on [`CHANGES_CHANNEL`].
+pub const HEARTBEAT: &str = "heartbeat";
 
 impl AppState {
     /// Commits a change that can make credentials less valid, and makes every
@@ -59,6 +61,13 @@ impl AppState {
     pub fn forget_credentials(&self) {
         self.inspections.invalidate_all();
         self.clients.invalidate_all();
+    }
+
+    /// The credential caches answer until `until` (PostgreSQL: extended by every
+    /// notification that arrives, heartbeats included).
+    pub fn trust_credential_caches_until(&self, until: chrono::DateTime<chrono::Utc>) {
+        self.inspections.trust_until(until);
+        self.clients.trust_until(until);
     }
 
     /// Turns the credential caches on or off (each also cleared).

@@ -398,3 +398,107 @@ async fn a_permission_taken_away_on_one_node_narrows_the_key_on_another_within_a
         });
     assert!(took <= Duration::from_secs(1), "took {took:?}");
 }
+
+/// The PostgreSQL backends holding this database's `LISTEN` connections, stopped
+/// with SIGSTOP (as a half-open connection or a middlebox that drops idle
+/// connections would leave them: no error, just silence) until dropped.
+struct StoppedListeners(Vec<String>);
+
+impl StoppedListeners {
+    async fn stop(app: &TestApp) -> Self {
+        let db = app.db().await;
+        let rows = db
+            .query_all(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT pid::text AS pid FROM pg_stat_activity \
+                 WHERE datname = current_database() AND query LIKE 'LISTEN %'",
+            ))
+            .await
+            .unwrap();
+        let _ = db.close().await;
+        let pids: Vec<String> = rows
+            .iter()
+            .map(|r| r.try_get::<String>("", "pid").unwrap())
+            .collect();
+        assert!(!pids.is_empty(), "listeners to stop");
+        for pid in &pids {
+            let status = std::process::Command::new("kill")
+                .args(["-STOP", pid])
+                .status()
+                .unwrap();
+            assert!(status.success(), "stopping backend {pid} (needs root)");
+        }
+        Self(pids)
+    }
+}
+
+impl Drop for StoppedListeners {
+    fn drop(&mut self) {
+        for pid in &self.0 {
+            let _ = std::process::Command::new("kill")
+                .args(["-CONT", pid])
+                .status();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_listener_that_goes_silent_is_noticed_and_the_cache_is_bypassed_within_seconds() {
+    if !postgres_configured() {
+        return;
+    }
+    let Fixture {
+        app,
+        admin,
+        introspector,
+    } = fixture().await;
+    let node_b = spawn_node(&app).await;
+    let nodes = [app.address.as_str(), node_b.as_str()];
+    let (owner, key) = user_with_key(&app, &admin, &["user"]).await;
+    let owner_auth = app.auth_for(&owner).await;
+    wait_until_listening(&app, 2).await;
+    warm(&app, &introspector, &nodes, &key.key).await;
+    assert_caches_are_warm(&app, &admin, &introspector, &nodes).await;
+
+    let stopped = StoppedListeners::stop(&app).await;
+    let response = app
+        .delete(&format!("/api/v1/api-keys/{}", key.id), &owner_auth)
+        .await;
+    assert_eq!(response.status(), 204, "revoking the key on node A");
+    let revoked = Instant::now();
+    // Node B never hears of it; its silent listener must be caught by the heartbeat.
+    let mut last_active = None;
+    while revoked.elapsed() < Duration::from_secs(8) {
+        if introspect_text_at(&app, &node_b, &introspector, &key.key).await != INACTIVE {
+            last_active = Some(revoked.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        last_active.is_none_or(|t| t < Duration::from_millis(4500)),
+        "node B still answered active {last_active:?} after the revocation"
+    );
+    let old = stopped.0.clone();
+    drop(stopped);
+
+    // New listeners take over, and the caches serve again.
+    let db = app.db().await;
+    let replaced = within(Duration::from_secs(10), async || {
+        let rows = db
+            .query_all(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT pid::text AS pid FROM pg_stat_activity \
+                 WHERE datname = current_database() AND query LIKE 'LISTEN %'",
+            ))
+            .await
+            .unwrap();
+        rows.iter()
+            .filter(|r| !old.contains(&r.try_get::<String>("", "pid").unwrap()))
+            .count()
+            >= 2
+    })
+    .await;
+    let _ = db.close().await;
+    assert!(replaced.is_some(), "both nodes listen again");
+    assert_caches_are_warm(&app, &admin, &introspector, &nodes).await;
+}
