@@ -64,6 +64,10 @@ pub enum JwtError {
     Malformed,
     #[error("the token's typ is not at+jwt")]
     WrongType,
+    /// RFC 7515 §4.1.11: a `crit` list (or a parameter that needs one) names an
+    /// extension we do not implement; also headers that carry or point at keys.
+    #[error("the token's header has parameters Trident does not accept: {0}")]
+    UnsupportedHeader(&'static str),
     #[error("the token names no key we publish")]
     UnknownKey,
     #[error("the token's algorithm is not the one bound to its key")]
@@ -101,6 +105,7 @@ pub async fn verify(
     if token.len() > MAX_TOKEN_LEN {
         return Err(JwtError::Malformed);
     }
+    check_header_parameters(token)?;
     // decode_header refuses `alg: none` and every name outside jsonwebtoken's list.
     let header = decode_header(token).map_err(|_| JwtError::Malformed)?;
     let typ_ok = header.typ.as_deref().is_some_and(|t| {
@@ -129,6 +134,37 @@ pub async fn verify(
         .claims;
     check_registered_claims(&claims, issuer, now.timestamp())?;
     Ok(claims)
+}
+
+/// Header parameters a token may not carry. jsonwebtoken's `Header` ignores
+/// members it does not know, so the raw header is read here:
+/// - `crit` (RFC 7515 §4.1.11): "the recipient MUST reject" a token whose
+///   critical extensions it does not understand, and Trident understands none;
+/// - `b64` (RFC 7797) changes what is signed and is only valid under `crit`;
+/// - `zip` compresses JWE payloads and has no place in a JWS;
+/// - `jwk`, `jku`, `x5u`, `x5c`, `x5t`, `x5t#S256`: keys or pointers to keys.
+///   Trident verifies by `kid` against its own keys only, and never issues these,
+///   so a token carrying one was not made by Trident.
+const REFUSED_HEADER_PARAMETERS: &[&str] = &[
+    "crit", "b64", "zip", "jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256",
+];
+
+fn check_header_parameters(token: &str) -> Result<(), JwtError> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let segment = token.split('.').next().ok_or(JwtError::Malformed)?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| JwtError::Malformed)?;
+    let header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&bytes).map_err(|_| JwtError::Malformed)?;
+    match REFUSED_HEADER_PARAMETERS
+        .iter()
+        .find(|name| header.contains_key(**name))
+    {
+        Some(name) => Err(JwtError::UnsupportedHeader(name)),
+        None => Ok(()),
+    }
 }
 
 fn check_registered_claims(

@@ -490,3 +490,56 @@ async fn a_token_claiming_more_scopes_than_its_user_holds_gets_only_the_users() 
     );
     assert_eq!(app.get("/api/v1/users", &auth).await.status(), 403);
 }
+
+#[tokio::test]
+async fn a_token_with_critical_or_key_carrying_header_parameters_is_refused() {
+    let app = spawn_app().await;
+    let (kid, key) = app.active_signing_key().await;
+    let tokens = app.login_ok(&app.admin.username, &app.admin.password).await;
+    let claims = jwt_claims(tokens["access_token"].as_str().unwrap());
+    // Signs exactly this header (any members) with the server's own key.
+    let signed = |extra: Value| {
+        let mut header = json!({ "alg": "ES256", "typ": "at+jwt", "kid": kid });
+        for (name, value) in extra.as_object().unwrap() {
+            header[name] = value.clone();
+        }
+        let input = format!(
+            "{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(claims.to_string().as_bytes())
+        );
+        let signature =
+            jsonwebtoken::crypto::sign(input.as_bytes(), &key, Algorithm::ES256).unwrap();
+        format!("{input}.{signature}")
+    };
+    assert_eq!(
+        app.get_me(&format!("Bearer {}", signed(json!({}))))
+            .await
+            .status(),
+        200,
+        "the same header without extras is accepted"
+    );
+    for (case, extra) in [
+        (
+            "crit naming an unknown extension",
+            json!({ "crit": ["x"], "x": 1 }),
+        ),
+        ("crit naming a registered claim", json!({ "crit": ["exp"] })),
+        (
+            "unencoded payload (b64)",
+            json!({ "b64": false, "crit": ["b64"] }),
+        ),
+        ("b64 without crit", json!({ "b64": true })),
+        ("zip", json!({ "zip": "DEF" })),
+        ("an embedded key", json!({ "jwk": { "kty": "EC" } })),
+        ("a key URL", json!({ "jku": "https://evil.example/jwks" })),
+        ("a certificate chain", json!({ "x5c": ["MIIB"] })),
+        (
+            "a certificate URL",
+            json!({ "x5u": "https://evil.example/cert" }),
+        ),
+    ] {
+        let token = signed(extra);
+        assert_unauthenticated(app.get_me(&format!("Bearer {token}")).await, case).await;
+    }
+}
