@@ -42,6 +42,11 @@ pub enum OAuthError {
     ServerError(anyhow::Error),
 }
 
+/// RFC 6749 §5.2: `error_description = 1*( %x20-21 / %x23-5B / %x5D-7E )`.
+pub fn is_description_char(c: char) -> bool {
+    matches!(c, '\u{20}'..='\u{21}' | '\u{23}'..='\u{5B}' | '\u{5D}'..='\u{7E}')
+}
+
 impl OAuthError {
     /// The `error` code on the wire.
     pub fn code(&self) -> &'static str {
@@ -58,11 +63,21 @@ impl OAuthError {
         }
     }
 
-    /// A human-readable `error_description`, never naming which part of a credential was wrong.
+    /// A human-readable `error_description`, never naming which part of a
+    /// credential was wrong, and within the characters RFC 6749 §5.2 allows
+    /// (`%x20-21 / %x23-5B / %x5D-7E`). The messages never quote raw input (only
+    /// values that parsed, such as a scope); anything outside the set becomes `?`
+    /// all the same, so no future message can break the rule.
     pub fn description(&self) -> Option<String> {
         match self {
             OAuthError::ServerError(_) => None,
-            other => Some(other.to_string()),
+            other => Some(
+                other
+                    .to_string()
+                    .chars()
+                    .map(|c| if is_description_char(c) { c } else { '?' })
+                    .collect(),
+            ),
         }
     }
 }

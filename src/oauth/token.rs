@@ -39,6 +39,18 @@ impl GrantType {
     }
 }
 
+/// The parameters of the endpoints in this module (RFC 6749, 7009, 7662, 8707).
+const KNOWN_PARAMETERS: &[&str] = &[
+    "grant_type",
+    "client_id",
+    "client_secret",
+    "scope",
+    "resource",
+    "audience",
+    "token",
+    "token_type_hint",
+];
+
 /// Form parameters, each present at most once (§3.2: "MUST NOT be included more than once").
 pub struct Params(HashMap<String, String>);
 
@@ -47,9 +59,12 @@ impl Params {
         let mut params = HashMap::new();
         for (name, value) in form_urlencoded::parse(body) {
             if params.insert(name.to_string(), value.to_string()).is_some() {
-                return Err(OAuthError::InvalidRequest(format!(
-                    "the `{name}` parameter is repeated"
-                )));
+                // Only a name we define is repeated back; anything else is input.
+                let named = KNOWN_PARAMETERS.iter().find(|known| **known == name);
+                return Err(OAuthError::InvalidRequest(match named {
+                    Some(known) => format!("the `{known}` parameter is repeated"),
+                    None => "a parameter is repeated".to_owned(),
+                }));
             }
         }
         Ok(Self(params))
@@ -204,8 +219,13 @@ pub async fn issue(
     let scope = match params.get("scope") {
         None => grants.permissions.clone(),
         Some(requested) => {
-            let requested = ScopeSet::parse_delimited(requested)
-                .map_err(|e| OAuthError::InvalidScope(e.to_string()))?;
+            let requested = ScopeSet::parse_delimited(requested).map_err(|_| {
+                OAuthError::InvalidScope(
+                    "scope must be space-separated resource:action permissions \
+                         (lowercase letters, digits, _ . and -)"
+                        .into(),
+                )
+            })?;
             if let Some(missing) = requested.first_missing_from(&grants.permissions) {
                 return Err(OAuthError::InvalidScope(format!(
                     "`{missing}` is not granted to this client"

@@ -312,3 +312,46 @@ async fn nul_bytes_in_any_input_are_answered_with_4xx_not_500() {
         .collect();
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// RFC 6749 §5.2: `error_description = 1*( %x20-21 / %x23-5B / %x5D-7E )`.
+fn within_rfc6749_description_chars(description: &str) -> bool {
+    description
+        .chars()
+        .all(|c| matches!(c, '\u{20}'..='\u{21}' | '\u{23}'..='\u{5B}' | '\u{5D}'..='\u{7E}'))
+}
+
+#[tokio::test]
+async fn oauth_error_descriptions_stay_in_rfc6749_characters_and_never_echo_input() {
+    let app = spawn_app().await;
+    let admin = app.admin_auth().await;
+    let client = app.seed_client_as(&admin, &[]).await;
+    let credentials = [
+        ("client_id", client.client_id.as_str()),
+        ("client_secret", client.client_secret.as_str()),
+    ];
+    let hostile = ["jobs:\"read\\", "jöbs:read", "a:b\u{202e}c", "<script>:x"];
+    for raw in hostile {
+        let mut scope = vec![("grant_type", "client_credentials"), ("scope", raw)];
+        scope.extend_from_slice(&credentials);
+        let repeated_name = format!("{raw}x");
+        let repeated = vec![
+            ("grant_type", "client_credentials"),
+            (repeated_name.as_str(), "1"),
+            (repeated_name.as_str(), "2"),
+        ];
+        for (case, form) in [("scope", scope), ("repeated parameter", repeated)] {
+            let response = app.post_token(None, &form).await;
+            assert_eq!(response.status(), 400, "case {case} {raw:?}");
+            let body: Value = response.json().await.unwrap();
+            let description = body["error_description"].as_str().unwrap_or_default();
+            assert!(
+                within_rfc6749_description_chars(description),
+                "case {case} {raw:?}: {description:?}"
+            );
+            assert!(
+                !description.contains(raw),
+                "case {case} {raw:?}: the input is not echoed: {description:?}"
+            );
+        }
+    }
+}
