@@ -242,9 +242,10 @@ async fn user_session_principal(
         .await?
         .filter(|u| !u.disabled)
         .ok_or(AppError::Unauthenticated)?;
+    let now = state.clock.now();
     let session_live = refresh_tokens::find_family(db, family_id)
         .await?
-        .is_some_and(|f| f.user_id == user_id && f.revoked_at.is_none());
+        .is_some_and(|f| f.user_id == user_id && sessions::session_alive(state, &f, now));
     if !session_live {
         return Err(AppError::Unauthenticated);
     }

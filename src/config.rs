@@ -100,6 +100,14 @@ pub struct RawSettings {
         global = true
     )]
     pub refresh_token_ttl: u64,
+    /// Longest a login session lives however often it is refreshed, in seconds (then the user logs in again).
+    #[arg(
+        long,
+        env = "TRIDENT_SESSION_MAX_LIFETIME",
+        default_value_t = 30 * 86_400,
+        global = true
+    )]
+    pub session_max_lifetime: u64,
     /// Lifetime of a web UI sign-in, in seconds (then the browser signs in again).
     #[arg(
         long,
@@ -180,6 +188,7 @@ pub struct Settings {
     pub signing_algorithm: SigningAlgorithm,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
+    pub session_max_lifetime: Duration,
     pub ui_session_ttl: Duration,
     pub client_token_ttl: Duration,
     pub client_auth_failures_per_minute: u32,
@@ -313,6 +322,12 @@ impl RawSettings {
             60,
             366 * 86_400,
         )?;
+        let session_max_lifetime = bounded_secs(
+            "TRIDENT_SESSION_MAX_LIFETIME",
+            self.session_max_lifetime,
+            3_600,
+            366 * 86_400,
+        )?;
         let ui_session_ttl = bounded_secs(
             "TRIDENT_UI_SESSION_TTL",
             self.ui_session_ttl,
@@ -362,6 +377,7 @@ impl RawSettings {
             signing_algorithm,
             access_token_ttl,
             refresh_token_ttl,
+            session_max_lifetime,
             ui_session_ttl,
             client_token_ttl,
             client_auth_failures_per_minute: self.client_auth_failures_per_minute,

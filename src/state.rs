@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr};
 
 use crate::authn::InspectionCache;
 use crate::clock::Clock;
@@ -74,11 +74,5 @@ impl AppState {
     pub fn set_credential_caches(&self, enabled: bool) {
         self.inspections.set_enabled(enabled);
         self.clients.set_enabled(enabled);
-    }
-
-    /// The same for a change made outside an explicit transaction.
-    pub async fn announce_credential_change(&self) -> Result<(), DbErr> {
-        let txn = self.db.write().begin().await?;
-        self.commit_credential_change(txn).await
     }
 }

@@ -104,7 +104,7 @@ pub async fn login(
     let user = check_password(state, username, password, source_ip.as_deref(), now).await?;
     let txn = state.db.write().begin().await?;
     let family = refresh_tokens::create_family(&txn, user.id, now).await?;
-    let pair = issue_pair(state, &txn, &user, family, now).await?;
+    let pair = issue_pair(state, &txn, &user, (family, now), now).await?;
     let actor = user_ref(&user);
     audit::record(
         &txn,
@@ -119,24 +119,46 @@ pub async fn login(
     Ok(pair)
 }
 
+/// When a session that began at `started` ends, however often it is refreshed
+/// (ASVS 10.4.8: an absolute lifetime; `TRIDENT_SESSION_MAX_LIFETIME`).
+pub fn session_end(state: &AppState, started: DateTime<Utc>) -> DateTime<Utc> {
+    let max = Duration::from_std(state.settings.session_max_lifetime).unwrap_or(Duration::days(30));
+    started + max
+}
+
+/// Whether a refresh-token family (a login session) still stands.
+pub fn session_alive(
+    state: &AppState,
+    family: &entity::refresh_token_families::Model,
+    now: DateTime<Utc>,
+) -> bool {
+    family.revoked_at.is_none() && session_end(state, family.created_at) > now
+}
+
 async fn issue_pair(
     state: &AppState,
     db: &impl ConnectionTrait,
     user: &entity::users::Model,
-    family: Uuid,
+    (family, started): (Uuid, DateTime<Utc>),
     now: DateTime<Utc>,
 ) -> Result<TokenPair, AppError> {
     let refresh = OpaqueSecret::generate(SecretKind::RefreshToken);
     let refresh_ttl =
         Duration::from_std(state.settings.refresh_token_ttl).map_err(anyhow::Error::from)?;
-    refresh_tokens::insert_token(db, family, &refresh.digest(), now, now + refresh_ttl).await?;
+    // Nothing the session issues outlives it.
+    let ends = session_end(state, started);
+    let refresh_expires = (now + refresh_ttl).min(ends);
+    refresh_tokens::insert_token(db, family, &refresh.digest(), now, refresh_expires).await?;
     let grants = users::grants(db, user.id).await?;
-    let ttl = state.settings.access_token_ttl.as_secs();
+    let access_ttl =
+        Duration::from_std(state.settings.access_token_ttl).map_err(anyhow::Error::from)?;
+    let access_expires = (now + access_ttl).min(ends);
+    let ttl = (access_expires - now).num_seconds().max(0) as u64;
     let claims = AccessTokenClaims {
         iss: state.settings.issuer.clone(),
         sub: user.id.to_string(),
         aud: Audience::One(state.settings.issuer.clone()),
-        exp: now.timestamp() + ttl as i64,
+        exp: access_expires.timestamp(),
         iat: now.timestamp(),
         nbf: None,
         jti: Uuid::new_v4().to_string(),
@@ -168,7 +190,7 @@ pub async fn refresh(
     let Some((row, family)) = refresh_tokens::find_by_digest(&txn, &token.digest()).await? else {
         return Err(AppError::Unauthenticated);
     };
-    if family.revoked_at.is_some() || row.expires_at <= now {
+    if !session_alive(state, &family, now) || row.expires_at <= now {
         return Err(AppError::Unauthenticated);
     }
     if row.used_at.is_some() || !refresh_tokens::claim(&txn, row.id, now).await? {
@@ -191,7 +213,7 @@ pub async fn refresh(
     let Some(user) = user else {
         return Err(AppError::Unauthenticated);
     };
-    let pair = issue_pair(state, &txn, &user, family.id, now).await?;
+    let pair = issue_pair(state, &txn, &user, (family.id, family.created_at), now).await?;
     // Only the spent refresh token changed, and refresh tokens are never cached.
     txn.commit().await?;
     Ok(pair)
@@ -205,17 +227,17 @@ pub async fn logout(state: &AppState, presented: &str) -> Result<(), AppError> {
     else {
         return Ok(());
     };
-    let db = state.db.write();
-    if let Some((_, family)) = refresh_tokens::find_by_digest(db, &token.digest()).await? {
-        if refresh_tokens::revoke_family(db, family.id, "logout", now).await? {
-            state.announce_credential_change().await?;
+    let txn = state.db.write().begin().await?;
+    if let Some((_, family)) = refresh_tokens::find_by_digest(&txn, &token.digest()).await? {
+        if refresh_tokens::revoke_family(&txn, family.id, "logout", now).await? {
             audit::record(
-                db,
+                &txn,
                 AuditEvent::new("session.logout", Outcome::Success)
                     .target("session", family.id.to_string()),
                 now,
             )
             .await?;
+            state.commit_credential_change(txn).await?;
         }
     }
     Ok(())
@@ -255,7 +277,7 @@ pub async fn inspect_refresh_token(
     let (row, family) = refresh_tokens::find_by_digest(db, &token.digest())
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    if family.revoked_at.is_some() || row.used_at.is_some() || row.expires_at <= now {
+    if !session_alive(state, &family, now) || row.used_at.is_some() || row.expires_at <= now {
         return Err(AppError::Unauthenticated);
     }
     let user = users::find(db, family.user_id)

@@ -15,10 +15,12 @@ use crate::domain::{Environment, Principal, PrincipalKind, PrincipalRef};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::audit::{self, AuditEvent, Outcome};
+use crate::store::StoreError;
 use crate::store::{
     api_keys, browser_sessions, clients as client_store, personal_access_tokens, refresh_tokens,
     revoked_jtis,
 };
+use sea_orm::TransactionTrait;
 
 pub const INTROSPECT_SCOPE: &str = "tokens:introspect";
 
@@ -198,7 +200,9 @@ pub async fn revoke(state: &AppState, caller: &Principal, token: &str) -> Result
     let Some(presented) = PresentedCredential::recognize(token) else {
         return Ok(());
     };
-    let db = state.db.write();
+    // The revocation and its audit row commit together, or neither does.
+    let txn = state.db.write().begin().await.map_err(StoreError::from)?;
+    let db = &txn;
     let target: Option<(&'static str, String)> = match &presented {
         PresentedCredential::Opaque(secret) => match secret.kind() {
             SecretKind::LiveApiKey | SecretKind::TestApiKey => {
@@ -285,10 +289,6 @@ pub async fn revoke(state: &AppState, caller: &Principal, token: &str) -> Result
         }
     };
     if let Some((kind, id)) = target {
-        state
-            .announce_credential_change()
-            .await
-            .map_err(crate::store::StoreError::from)?;
         audit::record(
             db,
             AuditEvent::new("token.revoke", Outcome::Success)
@@ -297,6 +297,10 @@ pub async fn revoke(state: &AppState, caller: &Principal, token: &str) -> Result
             now,
         )
         .await?;
+        state
+            .commit_credential_change(txn)
+            .await
+            .map_err(StoreError::from)?;
     }
     Ok(())
 }
@@ -314,14 +318,15 @@ pub async fn revoke_leaked(
     source_ip: Option<String>,
 ) -> Result<(), AppError> {
     let now = state.clock.now();
-    let db = state.db.write();
+    let txn = state.db.write().begin().await?;
+    let db = &txn;
     let mut revoked = 0usize;
     for text in presented {
         let Some(credential) = PresentedCredential::recognize(text) else {
             continue;
         };
         let found: Option<(&'static str, String, Option<String>)> = match &credential {
-            PresentedCredential::Opaque(secret) => leaked_opaque(state, secret, now).await?,
+            PresentedCredential::Opaque(secret) => leaked_opaque(db, secret, now).await?,
             PresentedCredential::AccessToken(token) => {
                 match jwt::verify(&state.keys, db, token, &state.settings.issuer, now).await {
                     Ok(claims) => match jwt_expiry(claims.exp) {
@@ -349,17 +354,16 @@ pub async fn revoke_leaked(
         }
     }
     if revoked > 0 {
-        state.announce_credential_change().await?;
+        state.commit_credential_change(txn).await?;
     }
     Ok(())
 }
 
 async fn leaked_opaque(
-    state: &AppState,
+    db: &impl sea_orm::ConnectionTrait,
     secret: &OpaqueSecret,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Option<(&'static str, String, Option<String>)>, AppError> {
-    let db = state.db.write();
     let digest = secret.digest();
     Ok(match secret.kind() {
         SecretKind::LiveApiKey | SecretKind::TestApiKey => {

@@ -15,7 +15,10 @@ pub struct Metadata {
     pub jwks_uri: String,
     pub grant_types_supported: &'static [&'static str],
     pub token_endpoint_auth_methods_supported: &'static [&'static str],
-    /// No authorization endpoint: no response types.
+    /// RFC 8414 §2 makes this member REQUIRED, and Trident has no authorization
+    /// endpoint, so it supports no response type: the empty list is the true
+    /// answer. Leaving the member out would fail validators that insist on it,
+    /// and any value in it would be false.
     pub response_types_supported: &'static [&'static str],
     pub scopes_supported: Vec<String>,
     pub service_documentation: String,

@@ -58,6 +58,42 @@ fn is_clean(conn: &mut SqliteConnection) -> BoxFuture<'_, bool> {
     })
 }
 
+/// The database holds every digest, the audit log and the sealed signing keys:
+/// its file is created readable by its owner only (0600), like the key file
+/// beside it; SQLite gives its `-wal` and `-shm` files the database's mode. A
+/// file that others may read is narrowed to 0600, and said so.
+fn private_database_files(path: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => {
+            return Err(anyhow::Error::new(e)
+                .context(format!("creating the database file {}", path.display())))
+        }
+    }
+    let mut companions = vec![path.to_path_buf()];
+    for suffix in ["-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        companions.push(name.into());
+    }
+    for file in companions.iter().filter(|f| f.exists()) {
+        let mode = std::fs::metadata(file)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
+                .with_context(|| format!("narrowing {} to mode 0600", file.display()))?;
+            tracing::warn!(file = %file.display(), "the database file was readable by others; now 0600");
+        }
+    }
+    Ok(())
+}
+
 impl Db {
     pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<Self> {
         let url = settings.url.expose_secret();
@@ -70,6 +106,9 @@ impl Db {
                     .foreign_keys(true)
                     .busy_timeout(BUSY_TIMEOUT);
                 let in_memory = url.contains(":memory:");
+                if !in_memory {
+                    private_database_files(options.get_filename())?;
+                }
                 let write_pool = SqlitePoolOptions::new()
                     .max_connections(1)
                     .acquire_timeout(BUSY_TIMEOUT)

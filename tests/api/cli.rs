@@ -526,6 +526,8 @@ async fn sqlite_keeps_the_master_key_in_a_private_file_beside_the_database() {
     let key_file = workdir.join("data/auth.db.key");
     assert_key_file(&key_file);
     let key = std::fs::read(&key_file).unwrap();
+    // The database holds as much as the key: it is as private.
+    assert_private(&workdir.join("data/auth.db"));
 
     // The next command reuses the key: it can still open the keys sealed before.
     stdout_json(&run(rotate(), "").await, "second rotation");
@@ -541,10 +543,31 @@ fn assert_key_file(path: &Path) {
         std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{} exists: {e}", path.display()));
     let key = STANDARD.decode(text.trim()).expect("a base64 key");
     assert_eq!(key.len(), 32, "a 256-bit key");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600, "{} is private", path.display());
-    }
+    assert_private(path);
+}
+
+fn assert_private(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{} exists: {e}", path.display()))
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "{} is private", path.display());
+}
+
+#[tokio::test]
+async fn an_existing_database_readable_by_others_is_narrowed_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let workdir = Workdir::new();
+    let path = workdir.join("old.db");
+    let database_url = format!("sqlite://{}?mode=rwc", path.display());
+    let migrate = || {
+        let mut command = workdir.trident(&["migrate"]);
+        command.env("TRIDENT_DATABASE_URL", &database_url);
+        command
+    };
+    stdout_json(&run(migrate(), "").await, "first migration");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    stdout_json(&run(migrate(), "").await, "second migration");
+    assert_private(&path);
 }

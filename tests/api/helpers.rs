@@ -115,6 +115,7 @@ pub fn test_settings(database_url: &str, master_key: &str, admin: &TestUser) -> 
         signing_algorithm: "ES256".into(),
         access_token_ttl: 600,
         refresh_token_ttl: 86_400,
+        session_max_lifetime: 30 * 86_400,
         ui_session_ttl: 28_800,
         client_token_ttl: 900,
         client_auth_failures_per_minute: 1_000,

@@ -492,6 +492,11 @@ async fn metadata_lists_exactly_what_the_token_endpoint_implements() {
         metadata.get("authorization_endpoint").is_none(),
         "no authorization endpoint is implemented: {metadata}"
     );
+    assert_eq!(
+        metadata["response_types_supported"],
+        json!([]),
+        "RFC 8414 requires the member; without an authorization endpoint it is empty"
+    );
     let scopes = strings(&metadata["scopes_supported"]);
     for scope in JOBS.iter().chain(&["users:read", "clients:write"]) {
         assert!(scopes.contains(*scope), "{scope} in scopes_supported");

@@ -253,3 +253,24 @@ async fn every_response_carries_nosniff() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_running_sqlite_database_and_its_wal_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = spawn_app().await;
+    let Some(path) = app
+        .database_url
+        .strip_prefix("sqlite://")
+        .and_then(|rest| rest.split('?').next())
+    else {
+        return; // PostgreSQL keeps its own files
+    };
+    for suffix in ["", "-wal", "-shm"] {
+        let file = format!("{path}{suffix}");
+        let mode = std::fs::metadata(&file)
+            .unwrap_or_else(|e| panic!("{file}: {e}"))
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file} is private");
+    }
+}

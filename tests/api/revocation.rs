@@ -679,3 +679,86 @@ async fn leak_reports_are_rate_limited_per_source_address() {
     let response = report_leak(&app, &elsewhere, &[unknown.reveal()]).await;
     assert_eq!(response.status(), 202, "another address has its own budget");
 }
+
+/// Makes the database refuse audit rows of `actions`, as a crash between the
+/// change and its audit row would leave them unwritten.
+async fn refuse_audit_rows(app: &TestApp, actions: &[&str]) {
+    use sea_orm::ConnectionTrait;
+    let db = app.db().await;
+    let list = actions
+        .iter()
+        .map(|a| format!("'{a}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let statements = if app.database_url.starts_with("postgres") {
+        vec![
+            format!(
+                "CREATE FUNCTION refuse_audit() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.action IN ({list}) THEN RAISE EXCEPTION 'audit refused'; END IF; \
+                 RETURN NEW; END $$ LANGUAGE plpgsql"
+            ),
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events \
+             FOR EACH ROW EXECUTE FUNCTION refuse_audit()"
+                .to_owned(),
+        ]
+    } else {
+        vec![format!(
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events \
+             WHEN NEW.action IN ({list}) BEGIN SELECT RAISE(ABORT, 'audit refused'); END"
+        )]
+    };
+    for statement in statements {
+        db.execute_unprepared(&statement).await.unwrap();
+    }
+    let _ = db.close().await;
+}
+
+#[tokio::test]
+async fn a_revocation_whose_audit_row_cannot_be_written_does_not_happen() {
+    // The cache would remember the key as active; this test is about the database.
+    let app = spawn_app_with(|s| s.credential_cache = false).await;
+    let Fixture {
+        app,
+        admin,
+        introspector,
+    } = crate::introspection::fixture_from(app).await;
+    let (user, key) = user_with_key(&app, &admin, &["user"]).await;
+    let leaked = create_key(
+        &app,
+        &app.auth_for(&user).await,
+        json!({ "name": "leaked" }),
+    )
+    .await;
+    let session = app.login_ok(&user.username, &user.password).await;
+    refuse_audit_rows(
+        &app,
+        &["token.revoke", "credential.leaked", "session.logout"],
+    )
+    .await;
+
+    let auth = api_key_auth(&key.key);
+    let response = revoke(&app, &[("Authorization", &auth)], &[("token", &key.key)]).await;
+    assert!(
+        response.status().is_server_error(),
+        "RFC 7009 revocation fails"
+    );
+    assert_active(
+        &app,
+        &introspector,
+        &key.key,
+        "the key is not revoked without its audit row",
+    )
+    .await;
+
+    let response = report_leak(&app, &app.client, &[&leaked.key]).await;
+    assert!(response.status().is_server_error(), "the leak report fails");
+    assert_active(&app, &introspector, &leaked.key, "nor by a leak report").await;
+
+    let response = app.logout(&refresh_token_of(&session)).await;
+    assert!(response.status().is_server_error(), "logout fails");
+    assert_eq!(
+        app.refresh(&refresh_token_of(&session)).await.status(),
+        200,
+        "the session was not ended without its audit row"
+    );
+}

@@ -661,3 +661,68 @@ async fn refresh_tokens_are_stored_only_as_their_sha256_digest() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_session_ends_at_its_absolute_lifetime_however_often_it_is_refreshed() {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{EntityTrait, QueryFilter};
+    // The session's start is moved behind the server's back, so the cache is off.
+    let app = spawn_app_with(|s| {
+        s.credential_cache = false;
+        s.session_max_lifetime = 3_600;
+        s.refresh_token_ttl = 86_400;
+    })
+    .await;
+    let user = app.seed_user(&["user"]).await;
+    let tokens = app.login_ok(&user.username, &user.password).await;
+    // Nothing a one-hour session issues outlives the hour, whatever the refresh TTL.
+    let claims = crate::helpers::jwt_claims(tokens["access_token"].as_str().unwrap());
+    let refreshed: serde_json::Value = app
+        .refresh(&refresh_token_of(&tokens))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let db = app.db().await;
+    let family = entity::refresh_token_families::Entity::find_by_id(
+        uuid::Uuid::parse_str(claims["sid"].as_str().unwrap()).unwrap(),
+    )
+    .one(&db)
+    .await
+    .unwrap()
+    .unwrap();
+    let newest = entity::refresh_tokens::Entity::find()
+        .filter(sea_orm::ColumnTrait::eq(
+            &entity::refresh_tokens::Column::FamilyId,
+            family.id,
+        ))
+        .all(&db)
+        .await
+        .unwrap();
+    for token in &newest {
+        assert!(
+            token.expires_at <= family.created_at + chrono::Duration::hours(1),
+            "a refresh token ends with its session"
+        );
+    }
+
+    // A day later, the session is over, though its refresh token has not been used.
+    entity::refresh_token_families::Entity::update_many()
+        .col_expr(
+            entity::refresh_token_families::Column::CreatedAt,
+            Expr::value(chrono::Utc::now() - chrono::Duration::days(1)),
+        )
+        .filter(sea_orm::ColumnTrait::eq(
+            &entity::refresh_token_families::Column::Id,
+            family.id,
+        ))
+        .exec(&db)
+        .await
+        .unwrap();
+    let _ = db.close().await;
+    assert_eq!(
+        app.refresh(&refresh_token_of(&refreshed)).await.status(),
+        401
+    );
+    assert_unauthenticated(app.get_me(&bearer(&refreshed)).await, "its access token").await;
+}
