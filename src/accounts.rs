@@ -7,7 +7,7 @@ use uuid::Uuid;
 use entity::api_keys::Model as ApiKey;
 
 use crate::credentials::{api_keys, delegation, OpaqueSecret};
-use crate::domain::{Password, Principal, RoleName, ScopeSet, Username};
+use crate::domain::{Password, Permission, Principal, RoleName, ScopeSet, Username};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::audit::{self, AuditEvent, Outcome};
@@ -17,24 +17,6 @@ use crate::store::{browser_sessions, refresh_tokens, Page};
 
 pub const ADMIN_ROLE: &str = "admin";
 pub const USER_ROLE: &str = "user";
-
-/// The permissions that give power over other principals or over Trident itself
-/// (the built-in `admin` role holds them, and the self-service ones below). The
-/// self-service permissions of the `user` role (`api_keys:read|write`,
-/// `tokens:read|write`: one's own keys and PATs) and application permissions are
-/// not among them.
-pub const PRIVILEGED_PERMISSIONS: &[&str] = &[
-    "users:read",
-    "users:write",
-    "roles:read",
-    "roles:write",
-    "clients:read",
-    "clients:write",
-    "audit:read",
-    "api_keys:admin",
-    "tokens:introspect",
-    "keys:rotate",
-];
 
 /// No credential makes one more powerful than itself: a caller may hand out a
 /// privileged permission (through a role given to a user or client, or a
@@ -64,7 +46,7 @@ fn first_unheld<'a>(
 ) -> Option<&'a str> {
     permissions
         .into_iter()
-        .find(|p| PRIVILEGED_PERMISSIONS.contains(p) && !caller.has_scope(p))
+        .find(|p| Permission::is_privileged(p) && !caller.has_scope(p))
 }
 
 /// A caller acts on a user or client (changes, resets its password, rotates its

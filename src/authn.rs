@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use uuid::Uuid;
 
 use crate::cache::CredentialCache;
@@ -14,9 +13,9 @@ use crate::credentials::clients::client_ref;
 use crate::credentials::sessions::{self, user_ref};
 use crate::credentials::usage::UsedCredential;
 use crate::credentials::{api_keys, browser_sessions, pats, OpaqueSecret, SecretKind};
-use crate::domain::{CredentialKind, CredentialRef, Principal, ScopeSet};
+use crate::domain::{CredentialKind, CredentialRef, Inspection, Principal, ScopeSet, TokenType};
 use crate::error::AppError;
-use crate::oauth::jwt::{self, AccessTokenClaims, Audience};
+use crate::oauth::jwt::{self, AccessTokenClaims};
 use crate::oauth::FIRST_PARTY_CLIENT_ID;
 use crate::state::AppState;
 use crate::store::{clients, refresh_tokens, revoked_jtis, users};
@@ -50,32 +49,6 @@ impl PresentedCredential {
             PresentedCredential::Opaque(secret) => secret.reveal(),
         }
     }
-}
-
-/// RFC 7662 `token_type` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TokenType {
-    ApiKey,
-    PersonalAccessToken,
-    AccessToken,
-    RefreshToken,
-    /// A web UI session: Trident's own, never active at introspection.
-    BrowserSession,
-}
-
-/// A currently valid credential: whom it stands for and what the token says.
-#[derive(Debug, Clone)]
-pub struct Inspection {
-    pub principal: Principal,
-    pub token_type: TokenType,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub issued_at: Option<DateTime<Utc>>,
-    pub not_before: Option<DateTime<Utc>>,
-    pub jti: Option<String>,
-    pub audience: Option<Audience>,
-    /// The OAuth client the token was issued to (JWTs and refresh tokens).
-    pub client_id: Option<String>,
 }
 
 pub type InspectionCache = CredentialCache<Inspection>;
@@ -264,17 +237,6 @@ async fn user_session_principal(
         scopes: token_scopes.intersection(&grants.permissions),
         roles: grants.roles,
     })
-}
-
-impl Principal {
-    /// Authorises in one line: `principal.require("users:write")?`.
-    pub fn require(&self, scope: &str) -> Result<(), AppError> {
-        if self.has_scope(scope) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden(scope.to_owned()))
-        }
-    }
 }
 
 #[cfg(test)]

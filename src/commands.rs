@@ -8,11 +8,11 @@ use serde_json::json;
 use crate::clock::SystemClock;
 use crate::config::{Settings, MAX_CLIENT_TOKEN_TTL_SECS};
 use crate::credentials::clients::{self, NewClientInput};
-use crate::domain::{Password, Username};
+use crate::domain::{Password, RoleName, Username};
 use crate::keys::SigningAlgorithm;
 use crate::startup::{build_state, Application};
 use crate::store::Db;
-use crate::{accounts, http, telemetry};
+use crate::{accounts, telemetry};
 
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     telemetry::init(settings.log_format);
@@ -44,7 +44,8 @@ pub async fn create_user(
     let state = build_state(settings, Arc::new(SystemClock)).await?;
     let username = Username::parse(username).map_err(|e| anyhow::anyhow!("username: {e}"))?;
     let password = Password::parse(password).map_err(|e| anyhow::anyhow!("password: {e}"))?;
-    let roles = http::users::parse_roles(roles).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let roles = RoleName::parse_all(roles.iter().map(String::as_str))
+        .map_err(|e| anyhow::anyhow!("roles: {e}"))?;
     let issue_key = state.settings.api_key_on_user_create;
     let created = accounts::create_user(&state, None, username, password, roles, issue_key)
         .await
@@ -94,7 +95,8 @@ pub async fn create_client(
     let state = build_state(settings, Arc::new(SystemClock)).await?;
     let input = NewClientInput {
         name,
-        roles: http::users::parse_roles(roles).map_err(|e| anyhow::anyhow!("{e}"))?,
+        roles: RoleName::parse_all(roles.iter().map(String::as_str))
+            .map_err(|e| anyhow::anyhow!("roles: {e}"))?,
         access_token_ttl_seconds: ttl,
     };
     let (record, secret) = clients::create(&state, None, input)

@@ -90,6 +90,18 @@ impl From<StoreError> for AppError {
     }
 }
 
+impl From<crate::domain::InvalidRoleName> for AppError {
+    fn from(err: crate::domain::InvalidRoleName) -> Self {
+        AppError::validation("roles", err.to_string())
+    }
+}
+
+impl From<crate::domain::MissingPermission> for AppError {
+    fn from(err: crate::domain::MissingPermission) -> Self {
+        AppError::Forbidden(err.0.as_str().to_owned())
+    }
+}
+
 impl From<HashError> for AppError {
     fn from(err: HashError) -> Self {
         match err {

@@ -255,7 +255,7 @@ fn run(
             .wrap(from_fn(middleware::observe))
             .configure(routes)
             .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", openapi.clone()))
-            .default_service(web::to(error::not_found))
+            .default_service(web::to(http::fallback::not_found))
     })
     .workers(workers)
     .shutdown_timeout(30)

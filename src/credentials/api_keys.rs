@@ -11,10 +11,12 @@ use uuid::Uuid;
 use super::sessions::user_ref;
 use super::usage::{self, UsedCredential};
 use super::{delegation, validate_name, OpaqueSecret, SecretKind};
-use crate::authn::{Inspection, TokenType};
+use crate::domain::Permission;
 use crate::domain::{
-    CredentialKind, CredentialRef, Environment, Principal, PrincipalKind, ScopeSet,
+    CredentialKind, CredentialRef, CredentialStatus, Environment, Principal, PrincipalKind,
+    ScopeSet,
 };
+use crate::domain::{Inspection, TokenType};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::api_keys::{self, NewApiKey};
@@ -44,19 +46,19 @@ fn secret_kind(environment: Environment) -> SecretKind {
     }
 }
 
-pub fn environment_of(key: &ApiKey) -> Environment {
-    Environment::parse(&key.environment).unwrap_or(Environment::Live)
+/// The key's environment; a stored value that is neither is a corrupt row, and says so.
+pub fn environment_of(key: &ApiKey) -> Result<Environment, AppError> {
+    Environment::parse(&key.environment).ok_or_else(|| {
+        AppError::Unexpected(anyhow::anyhow!(
+            "API key {} has the stored environment {:?}",
+            key.id,
+            key.environment
+        ))
+    })
 }
 
-/// `active`, `expired` or `revoked`.
-pub fn status(key: &ApiKey, now: DateTime<Utc>) -> &'static str {
-    if key.revoked_at.is_some() {
-        "revoked"
-    } else if key.expires_at.is_some_and(|e| e <= now) {
-        "expired"
-    } else {
-        "active"
-    }
+pub fn status(key: &ApiKey, now: DateTime<Utc>) -> CredentialStatus {
+    CredentialStatus::at(key.revoked_at, key.expires_at, now)
 }
 
 /// The scopes a new credential minted by `caller` may carry: never more than the caller has.
@@ -148,7 +150,7 @@ pub async fn create(
     caller: &Principal,
     key: NewKey,
 ) -> Result<(ApiKey, OpaqueSecret), AppError> {
-    caller.require("api_keys:write")?;
+    caller.require(Permission::ApiKeysWrite)?;
     let user_id = owner_id(caller)?;
     let now = state.clock.now();
     validate_name(&key.name)?;
@@ -183,7 +185,7 @@ async fn visible_key(
     db: &impl ConnectionTrait,
 ) -> Result<ApiKey, AppError> {
     let key = api_keys::find(db, id).await?.ok_or(AppError::NotFound)?;
-    if caller.is_user(&key.user_id.to_string()) || caller.has_scope("api_keys:admin") {
+    if caller.is_user(&key.user_id.to_string()) || caller.has(Permission::ApiKeysAdmin) {
         Ok(key)
     } else {
         Err(AppError::NotFound)
@@ -197,20 +199,20 @@ pub async fn list(
     before: Option<Uuid>,
     limit: u64,
 ) -> Result<Page<ApiKey>, AppError> {
-    caller.require("api_keys:read")?;
+    caller.require(Permission::ApiKeysRead)?;
     let own = caller.principal.kind == PrincipalKind::User
         && user_filter.is_none_or(|u| caller.is_user(&u.to_string()));
     let user = if own {
         Some(owner_id(caller)?)
     } else {
-        caller.require("api_keys:admin")?;
+        caller.require(Permission::ApiKeysAdmin)?;
         user_filter
     };
     Ok(api_keys::list(state.db.read(), user, before, limit).await?)
 }
 
 pub async fn get(state: &AppState, caller: &Principal, id: Uuid) -> Result<ApiKey, AppError> {
-    caller.require("api_keys:read")?;
+    caller.require(Permission::ApiKeysRead)?;
     visible_key(caller, id, state.db.read()).await
 }
 
@@ -222,7 +224,7 @@ pub async fn rotate(
     id: Uuid,
     grace: Duration,
 ) -> Result<(ApiKey, OpaqueSecret), AppError> {
-    caller.require("api_keys:write")?;
+    caller.require(Permission::ApiKeysWrite)?;
     if grace < Duration::zero() || grace > MAX_GRACE {
         return Err(AppError::validation(
             "grace_seconds",
@@ -236,7 +238,7 @@ pub async fn rotate(
     if !caller.is_user(&old.user_id.to_string()) {
         return Err(AppError::NotFound);
     }
-    if status(&old, now) != "active" {
+    if status(&old, now) != CredentialStatus::Active {
         return Err(AppError::Conflict(
             "only an active key can be rotated".into(),
         ));
@@ -253,12 +255,12 @@ pub async fn rotate(
         .transpose()
         .map_err(|e| AppError::Unexpected(anyhow::anyhow!("stored scopes of key {id}: {e}")))?;
     // The successor is handed to the caller: it must not be worth more than the caller.
-    delegation::check_environment(caller, environment_of(&old))?;
+    delegation::check_environment(caller, environment_of(&old)?)?;
     delegation::check_reissue(caller, scopes.as_ref())?;
     delegation::check_lifetime(caller, old.expires_at)?;
     let successor = NewKey {
         name: old.name.clone(),
-        environment: environment_of(&old),
+        environment: environment_of(&old)?,
         scopes,
         expires_at: old.expires_at,
     };
@@ -281,11 +283,11 @@ pub async fn rotate(
 }
 
 pub async fn revoke(state: &AppState, caller: &Principal, id: Uuid) -> Result<(), AppError> {
-    caller.require("api_keys:write")?;
+    caller.require(Permission::ApiKeysWrite)?;
     let now = state.clock.now();
     let txn = state.db.write().begin().await?;
     let key = visible_key(caller, id, &txn).await?;
-    delegation::check_environment(caller, environment_of(&key))?;
+    delegation::check_environment(caller, environment_of(&key)?)?;
     if api_keys::ROWS.revoke(&txn, key.id, now).await? {
         audit::record(
             &txn,
@@ -318,7 +320,7 @@ pub async fn inspect(
         secret.digest().as_bytes(),
     )
     .await?
-    .filter(|o| status(&o.credential, now) == "active" && !o.owner.disabled)
+    .filter(|o| status(&o.credential, now) == CredentialStatus::Active && !o.owner.disabled)
     .ok_or(AppError::Unauthenticated)?;
     let scopes = match key.scopes.as_deref() {
         Some(own) => ScopeSet::parse_delimited(own)
@@ -340,7 +342,7 @@ pub async fn inspect(
             credential: CredentialRef {
                 kind: CredentialKind::ApiKey,
                 id: key.id.to_string(),
-                environment: Some(environment_of(&key)),
+                environment: Some(environment_of(&key)?),
                 expires_at: key.expires_at,
                 follows_principal: key.scopes.is_none(),
             },

@@ -19,8 +19,8 @@ use subtle::ConstantTimeEq;
 
 use super::sessions::{check_password, user_ref};
 use super::{OpaqueSecret, SecretKind};
-use crate::authn::{Inspection, TokenType};
 use crate::domain::{CredentialKind, CredentialRef, Password, Principal};
+use crate::domain::{Inspection, TokenType};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::audit::{self, AuditEvent, Outcome};

@@ -14,13 +14,12 @@ use super::{delegation, random_base62, validate_name, Digest, OpaqueSecret, Secr
 use crate::cache::CredentialCache;
 use crate::config::{MAX_CLIENT_TOKEN_TTL_SECS, MIN_CLIENT_TOKEN_TTL_SECS};
 use crate::domain::{
-    CredentialKind, CredentialRef, Principal, PrincipalKind, PrincipalRef, RoleName,
+    CredentialKind, CredentialRef, Grants, Principal, PrincipalKind, PrincipalRef, RoleName,
 };
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::audit::{self, AuditEvent, Outcome};
 use crate::store::clients::{self, ClientChanges, ClientRecord, NewClient};
-use crate::store::users::Grants;
 use crate::store::Page;
 
 pub const CLIENT_ID_PREFIX: &str = "cli_";

@@ -11,8 +11,9 @@ use super::api_keys::{grantable_scopes, owner_id};
 use super::sessions::user_ref;
 use super::usage::{self, UsedCredential};
 use super::{delegation, validate_name, OpaqueSecret, SecretKind};
-use crate::authn::{Inspection, TokenType};
-use crate::domain::{CredentialKind, CredentialRef, Principal, ScopeSet};
+use crate::domain::Permission;
+use crate::domain::{CredentialKind, CredentialRef, CredentialStatus, Principal, ScopeSet};
+use crate::domain::{Inspection, TokenType};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::audit::{self, AuditEvent, Outcome};
@@ -26,15 +27,8 @@ pub struct NewToken {
     pub expires_at: DateTime<Utc>,
 }
 
-/// `active`, `expired` or `revoked`.
-pub fn status(token: &Pat, now: DateTime<Utc>) -> &'static str {
-    if token.revoked_at.is_some() {
-        "revoked"
-    } else if token.expires_at <= now {
-        "expired"
-    } else {
-        "active"
-    }
+pub fn status(token: &Pat, now: DateTime<Utc>) -> CredentialStatus {
+    CredentialStatus::at(token.revoked_at, Some(token.expires_at), now)
 }
 
 pub async fn create(
@@ -42,7 +36,7 @@ pub async fn create(
     caller: &Principal,
     token: NewToken,
 ) -> Result<(Pat, OpaqueSecret), AppError> {
-    caller.require("tokens:write")?;
+    caller.require(Permission::TokensWrite)?;
     let user_id = owner_id(caller)?;
     let now = state.clock.now();
     validate_name(&token.name)?;
@@ -95,7 +89,7 @@ pub async fn list(
     before: Option<Uuid>,
     limit: u64,
 ) -> Result<Page<Pat>, AppError> {
-    caller.require("tokens:read")?;
+    caller.require(Permission::TokensRead)?;
     let user_id = owner_id(caller)?;
     Ok(store::list(state.db.read(), user_id, before, limit).await?)
 }
@@ -113,12 +107,12 @@ async fn own_token(
 }
 
 pub async fn get(state: &AppState, caller: &Principal, id: Uuid) -> Result<Pat, AppError> {
-    caller.require("tokens:read")?;
+    caller.require(Permission::TokensRead)?;
     own_token(caller, id, state.db.read()).await
 }
 
 pub async fn revoke(state: &AppState, caller: &Principal, id: Uuid) -> Result<(), AppError> {
-    caller.require("tokens:write")?;
+    caller.require(Permission::TokensWrite)?;
     delegation::check_live(caller)?;
     let now = state.clock.now();
     let txn = state.db.write().begin().await?;
@@ -154,7 +148,7 @@ pub async fn inspect(
         secret.digest().as_bytes(),
     )
     .await?
-    .filter(|o| status(&o.credential, now) == "active" && !o.owner.disabled)
+    .filter(|o| status(&o.credential, now) == CredentialStatus::Active && !o.owner.disabled)
     .ok_or(AppError::Unauthenticated)?;
     let scopes = ScopeSet::parse_delimited(&token.scopes)
         .map_err(|_| AppError::Unauthenticated)?

@@ -11,10 +11,10 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{OpaqueSecret, SecretKind};
-use crate::authn::{Inspection, TokenType};
 use crate::domain::{
     CredentialKind, CredentialRef, Password, Principal, PrincipalKind, PrincipalRef, Username,
 };
+use crate::domain::{Inspection, TokenType};
 use crate::error::AppError;
 use crate::oauth::jwt::{self, AccessTokenClaims, Audience};
 use crate::oauth::FIRST_PARTY_CLIENT_ID;

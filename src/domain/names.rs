@@ -139,6 +139,29 @@ impl RoleName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Every name of a list, or the first that is not a role name.
+    pub fn parse_all<'a>(
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Vec<Self>, InvalidRoleName> {
+        names
+            .into_iter()
+            .map(|name| {
+                Self::parse(name).map_err(|reason| InvalidRoleName {
+                    name: name.to_owned(),
+                    reason,
+                })
+            })
+            .collect()
+    }
+}
+
+/// A name in a list of roles that is not a role name, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{name}` {reason}")]
+pub struct InvalidRoleName {
+    pub name: String,
+    pub reason: NameError,
 }
 
 /// A user's password: 8 to 1024 bytes, and not one that is common, breached or a

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::ScopeSet;
+use super::{MissingPermission, Permission, ScopeSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -93,8 +93,23 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// Whether the effective scopes hold `scope` (any `resource:action`).
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes.contains(scope)
+    }
+
+    /// Whether the effective scopes hold one of Trident's own permissions.
+    pub fn has(&self, permission: Permission) -> bool {
+        self.has_scope(permission.as_str())
+    }
+
+    /// Authorises in one line: `principal.require(Permission::UsersWrite)?`.
+    pub fn require(&self, permission: Permission) -> Result<(), MissingPermission> {
+        if self.has(permission) {
+            Ok(())
+        } else {
+            Err(MissingPermission(permission))
+        }
     }
 
     pub fn is_user(&self, user_id: &str) -> bool {

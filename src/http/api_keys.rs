@@ -43,7 +43,7 @@ pub struct ApiKeyBody {
 impl ApiKeyBody {
     pub fn new(key: ApiKey, now: DateTime<Utc>) -> Self {
         ApiKeyBody {
-            status: api_keys::status(&key, now),
+            status: api_keys::status(&key, now).as_str(),
             id: key.id,
             user_id: key.user_id,
             name: key.name,

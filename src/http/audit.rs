@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use super::error::Problem;
 use super::pagination::{PageBody, PageQuery};
+use crate::domain::Permission;
 use crate::domain::Principal;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -71,7 +72,7 @@ pub async fn list_audit_events(
     query: web::Query<AuditQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require("audit:read")?;
+    principal.require(Permission::AuditRead)?;
     let query = query.into_inner();
     for (field, value) in [
         ("actor", &query.actor),

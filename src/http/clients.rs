@@ -9,10 +9,9 @@ use uuid::Uuid;
 use super::error::Problem;
 use super::no_store;
 use super::pagination::{PageBody, PageQuery};
-use super::users::parse_roles;
 use crate::credentials::clients::{self, NewClientInput, DEFAULT_SECRET_GRACE};
 use crate::credentials::OpaqueSecret;
-use crate::domain::Principal;
+use crate::domain::{Permission, Principal, RoleName};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::clients::{ClientChanges, ClientRecord};
@@ -113,7 +112,7 @@ pub async fn list_clients(
     query: web::Query<PageQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require("clients:read")?;
+    principal.require(Permission::ClientsRead)?;
     let after = query.cursor(|c| Uuid::parse_str(c).ok())?;
     let page = clients::list(&state, after, query.limit()?).await?;
     Ok(HttpResponse::Ok().json(PageBody::from_page(page, ClientBody::from)))
@@ -129,10 +128,10 @@ pub async fn create_client(
     body: web::Json<CreateClientRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require("clients:write")?;
+    principal.require(Permission::ClientsWrite)?;
     let body = body.into_inner();
     let input = NewClientInput {
-        roles: parse_roles(&body.roles)?,
+        roles: RoleName::parse_all(body.roles.iter().map(String::as_str))?,
         name: body.name,
         access_token_ttl_seconds: body.access_token_ttl_seconds,
     };
@@ -148,7 +147,7 @@ pub async fn get_client(
     id: web::Path<Uuid>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require("clients:read")?;
+    principal.require(Permission::ClientsRead)?;
     Ok(HttpResponse::Ok().json(ClientBody::from(clients::get(&state, *id).await?)))
 }
 
@@ -163,10 +162,14 @@ pub async fn update_client(
     body: web::Json<UpdateClientRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require("clients:write")?;
+    principal.require(Permission::ClientsWrite)?;
     let body = body.into_inner();
     let changes = ClientChanges {
-        roles: body.roles.as_deref().map(parse_roles).transpose()?,
+        roles: body
+            .roles
+            .as_ref()
+            .map(|r| RoleName::parse_all(r.iter().map(String::as_str)))
+            .transpose()?,
         name: body.name,
         disabled: body.disabled,
         access_token_ttl_seconds: body.access_token_ttl_seconds,
@@ -186,7 +189,7 @@ pub async fn delete_client(
     id: web::Path<Uuid>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require("clients:write")?;
+    principal.require(Permission::ClientsWrite)?;
     clients::delete(&state, &principal, *id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -202,7 +205,7 @@ pub async fn rotate_client_secret(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require("clients:write")?;
+    principal.require(Permission::ClientsWrite)?;
     let request: RotateSecretRequest = super::optional_json(&body)?;
     let grace = request
         .grace_seconds

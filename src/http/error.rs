@@ -193,26 +193,3 @@ pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Err
     let response = AppError::BadRequest(format!("invalid query string: {err}")).error_response();
     actix_web::error::InternalError::from_response(err, response).into()
 }
-
-/// Unknown routes: a problem document, or the 404 page for a browser that asks
-/// for HTML outside the API's paths (a mistyped page address).
-pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, super::ui::UiError> {
-    if wants_page(&req) {
-        return Err(AppError::NotFound.into());
-    }
-    Ok(AppError::NotFound.error_response())
-}
-
-/// Whether an error for `req` should be an HTML page: a browser asking for HTML,
-/// outside the API, OAuth and well-known paths (which answer problem documents).
-pub fn wants_page(req: &HttpRequest) -> bool {
-    let api = ["/api/", "/oauth/", "/.well-known/"]
-        .iter()
-        .any(|prefix| req.path().starts_with(prefix));
-    let wants_html = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|accept| accept.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"));
-    wants_html && !api
-}

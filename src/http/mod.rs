@@ -8,6 +8,7 @@ pub mod clients;
 pub mod docs;
 pub mod error;
 pub mod extract;
+pub mod fallback;
 pub mod leaked;
 pub mod me;
 pub mod middleware;

@@ -36,7 +36,7 @@ pub struct PatBody {
 impl PatBody {
     pub fn new(token: Pat, now: DateTime<Utc>) -> Self {
         PatBody {
-            status: pats::status(&token, now),
+            status: pats::status(&token, now).as_str(),
             id: token.id,
             name: token.name,
             scopes: scope_words(&token.scopes),

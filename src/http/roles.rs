@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use super::error::Problem;
 use super::pagination::{PageBody, PageQuery};
 use crate::accounts;
+use crate::domain::Permission;
 use crate::domain::{Principal, RoleName, ScopeSet};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -84,7 +85,7 @@ pub async fn list_roles(
     query: web::Query<PageQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require("roles:read")?;
+    principal.require(Permission::RolesRead)?;
     let after = query.cursor(|c| Some(c.to_owned()))?;
     let page = accounts::list_roles(&state, after.as_deref(), query.limit()?).await?;
     Ok(HttpResponse::Ok().json(PageBody::from_page(page, RoleBody::from)))
@@ -99,7 +100,7 @@ pub async fn create_role(
     body: web::Json<CreateRoleRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require("roles:write")?;
+    principal.require(Permission::RolesWrite)?;
     let name = RoleName::parse(&body.name).map_err(|e| AppError::validation("name", e.0))?;
     check_description(&body.description)?;
     let permissions = parse_permissions(&body.permissions)?;
@@ -121,7 +122,7 @@ pub async fn get_role(
     name: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require("roles:read")?;
+    principal.require(Permission::RolesRead)?;
     let name = existing_role_name(&name)?;
     Ok(HttpResponse::Ok().json(RoleBody::from(
         accounts::get_role(&state, name.as_str()).await?,
@@ -139,7 +140,7 @@ pub async fn replace_role(
     body: web::Json<ReplaceRoleRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require("roles:write")?;
+    principal.require(Permission::RolesWrite)?;
     let name = existing_role_name(&name)?;
     check_description(&body.description)?;
     let permissions = parse_permissions(&body.permissions)?;
@@ -163,7 +164,7 @@ pub async fn delete_role(
     name: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require("roles:write")?;
+    principal.require(Permission::RolesWrite)?;
     let name = existing_role_name(&name)?;
     accounts::delete_role(&state, &principal, name.as_str()).await?;
     Ok(HttpResponse::NoContent().finish())

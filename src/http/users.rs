@@ -13,6 +13,7 @@ use super::extract::source_ip;
 use super::no_store;
 use super::pagination::{PageBody, PageQuery};
 use crate::accounts::{self, CreatedUser, UserUpdate, USER_ROLE};
+use crate::domain::Permission;
 use crate::domain::{Password, Principal, RoleName, Username};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -69,15 +70,6 @@ pub struct UpdateUserRequest {
     pub disabled: Option<bool>,
 }
 
-pub fn parse_roles(roles: &[String]) -> Result<Vec<RoleName>, AppError> {
-    roles
-        .iter()
-        .map(|r| {
-            RoleName::parse(r).map_err(|e| AppError::validation("roles", format!("`{r}` {}", e.0)))
-        })
-        .collect()
-}
-
 pub fn parse_password(password: &SecretString) -> Result<Password, AppError> {
     Password::parse(password.expose_secret().to_owned())
         .map_err(|e| AppError::validation("password", e.0))
@@ -92,7 +84,7 @@ pub async fn list_users(
     query: web::Query<PageQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require("users:read")?;
+    principal.require(Permission::UsersRead)?;
     let after = query.cursor(|c| Uuid::parse_str(c).ok())?;
     let page = accounts::list_users(&state, after, query.limit()?).await?;
     Ok(HttpResponse::Ok().json(PageBody::from_page(page, UserBody::from)))
@@ -109,13 +101,13 @@ pub async fn create_user(
     body: web::Json<CreateUserRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require("users:write")?;
+    principal.require(Permission::UsersWrite)?;
     let username =
         Username::parse(&body.username).map_err(|e| AppError::validation("username", e.0))?;
     let password = parse_password(&body.password)?;
     let roles = match &body.roles {
-        Some(roles) => parse_roles(roles)?,
-        None => parse_roles(&[USER_ROLE.to_owned()])?,
+        Some(roles) => RoleName::parse_all(roles.iter().map(String::as_str))?,
+        None => RoleName::parse_all([USER_ROLE])?,
     };
     let issue_key = state.settings.api_key_on_user_create;
     let created = accounts::create_user(
@@ -176,7 +168,7 @@ pub async fn get_user(
     id: web::Path<Uuid>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require("users:read")?;
+    principal.require(Permission::UsersRead)?;
     Ok(HttpResponse::Ok().json(UserBody::from(accounts::get_user(&state, *id).await?)))
 }
 
@@ -192,10 +184,14 @@ pub async fn update_user(
     body: web::Json<UpdateUserRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require("users:write")?;
+    principal.require(Permission::UsersWrite)?;
     let update = UserUpdate {
         password: body.password.as_ref().map(parse_password).transpose()?,
-        roles: body.roles.as_deref().map(parse_roles).transpose()?,
+        roles: body
+            .roles
+            .as_ref()
+            .map(|r| RoleName::parse_all(r.iter().map(String::as_str)))
+            .transpose()?,
         disabled: body.disabled,
     };
     let record = accounts::update_user(&state, &principal, *id, update).await?;
@@ -212,7 +208,7 @@ pub async fn delete_user(
     id: web::Path<Uuid>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require("users:write")?;
+    principal.require(Permission::UsersWrite)?;
     accounts::delete_user(&state, &principal, *id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

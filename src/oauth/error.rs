@@ -28,7 +28,7 @@ pub enum OAuthError {
     InvalidTarget(String),
     /// RFC 6750 §3.1: the caller is authenticated but lacks this permission (HTTP 403).
     #[error("this requires the {0} permission")]
-    InsufficientScope(&'static str),
+    InsufficientScope(crate::domain::Permission),
     /// Too many failed attempts; retry after this many seconds (HTTP 429).
     #[error("too many failed attempts")]
     TooManyRequests { retry_after: u64 },

@@ -8,10 +8,11 @@ use uuid::Uuid;
 use super::error::OAuthError;
 use super::jwt::{self, Audience};
 use super::token::{ClientCredentials, Params};
-use crate::authn::{self, Inspection, PresentedCredential, TokenType};
+use crate::authn::{self, PresentedCredential};
 use crate::credentials::{clients, delegation};
 use crate::credentials::{OpaqueSecret, SecretKind};
-use crate::domain::{Environment, Principal, PrincipalKind, PrincipalRef};
+use crate::domain::{Environment, Permission, Principal, PrincipalKind, PrincipalRef};
+use crate::domain::{Inspection, TokenType};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::audit::{self, AuditEvent, Outcome};
@@ -21,8 +22,6 @@ use crate::store::{
     revoked_jtis,
 };
 use sea_orm::TransactionTrait;
-
-pub const INTROSPECT_SCOPE: &str = "tokens:introspect";
 
 /// How the caller of an OAuth endpoint authenticated.
 pub struct CallerAuth<'a> {
@@ -155,8 +154,8 @@ pub async fn introspect(
     caller: &Principal,
     token: &str,
 ) -> Result<IntrospectionResponse, OAuthError> {
-    if !caller.has_scope(INTROSPECT_SCOPE) {
-        return Err(OAuthError::InsufficientScope(INTROSPECT_SCOPE));
+    if !caller.has(Permission::TokensIntrospect) {
+        return Err(OAuthError::InsufficientScope(Permission::TokensIntrospect));
     }
     let caller_key = format!("{:?}:{}", caller.principal.kind, caller.principal.id);
     if let Err(wait) = state
@@ -212,7 +211,7 @@ pub async fn revoke(state: &AppState, caller: &Principal, token: &str) -> Result
                             caller,
                             PrincipalKind::User,
                             &key.user_id.to_string(),
-                            crate::credentials::api_keys::environment_of(&key),
+                            crate::credentials::api_keys::environment_of(&key)?,
                         ) =>
                     {
                         api_keys::ROWS

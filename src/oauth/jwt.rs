@@ -7,6 +7,8 @@ use jsonwebtoken::{decode, decode_header, encode, Header, Validation};
 use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 
+pub use crate::domain::Audience;
+
 use crate::keys::KeyRing;
 
 /// Accepted clock skew between nodes, in seconds.
@@ -14,22 +16,6 @@ pub const LEEWAY_SECS: i64 = 10;
 /// Longest token we will even try to parse.
 pub const MAX_TOKEN_LEN: usize = 8 * 1024;
 const TYP: &str = "at+jwt";
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(untagged)]
-pub enum Audience {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl Audience {
-    pub fn contains(&self, aud: &str) -> bool {
-        match self {
-            Audience::One(a) => a == aud,
-            Audience::Many(all) => all.iter().any(|a| a == aud),
-        }
-    }
-}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccessTokenClaims {

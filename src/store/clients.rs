@@ -8,9 +8,10 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::role_links::RoleLinks;
-use super::users::{ensure_roles_exist, Grants};
+use super::users::ensure_roles_exist;
 use super::{Page, StoreError};
 use crate::credentials::OpaqueSecret;
+use crate::domain::Grants;
 use crate::domain::RoleName;
 
 #[derive(Debug, Clone)]

@@ -6,8 +6,8 @@ use sea_orm::sea_query::{Alias, Asterisk, Expr, Query};
 use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult};
 
 use super::role_links::grants_from;
-use super::users::Grants;
 use super::StoreError;
+use crate::domain::Grants;
 
 pub struct Owned<M> {
     pub credential: M,

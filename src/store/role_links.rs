@@ -8,8 +8,8 @@ use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
-use super::users::Grants;
 use super::StoreError;
+use crate::domain::Grants;
 use crate::domain::{RoleName, Scope};
 
 /// A link table and its two columns.

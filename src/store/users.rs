@@ -9,20 +9,13 @@ use uuid::Uuid;
 
 use super::role_links::RoleLinks;
 use super::{Page, StoreError};
-use crate::domain::{RoleName, ScopeSet, Username};
+use crate::domain::{Grants, RoleName, Username};
 
 /// A user with the names of its roles.
 #[derive(Debug, Clone)]
 pub struct UserRecord {
     pub user: users::Model,
     pub roles: Vec<String>,
-}
-
-/// What a user may currently do: its roles and the union of their permissions.
-#[derive(Debug, Clone)]
-pub struct Grants {
-    pub roles: Vec<String>,
-    pub permissions: ScopeSet,
 }
 
 pub struct NewUser<'a> {

@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 use super::{form_status, render, FieldErrors, Layout, SignedIn, UiError};
+use crate::domain::Permission;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::audit::{self, AuditFilter};
@@ -136,7 +137,7 @@ pub async fn list_audit_events(
     query: web::Query<AuditQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require("audit:read")?;
+    signed_in.principal.require(Permission::AuditRead)?;
     let mut errors = FieldErrors::default();
     let since = day(&query.since, "since", false, &mut errors);
     let until = day(&query.until, "until", true, &mut errors);

@@ -13,6 +13,7 @@ use super::{
     SignedIn, UiError, DEFAULT_GRACE_SECS, GRACE_CHOICES,
 };
 use crate::credentials::clients::{self, NewClientInput};
+use crate::domain::Permission;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::clients::{ClientChanges, ClientRecord};
@@ -117,7 +118,7 @@ async fn clients_page(
     kept: KeptInput<'_>,
     errors: FieldErrors,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require("clients:read")?;
+    signed_in.principal.require(Permission::ClientsRead)?;
     let page = clients::list(state, cursor, PAGE_SIZE).await?;
     render(
         form_status(&errors),
@@ -126,7 +127,7 @@ async fn clients_page(
             notice,
             clients: page.items.into_iter().map(ClientRow::from).collect(),
             next: page.next_cursor,
-            can_write: signed_in.principal.has_scope("clients:write"),
+            can_write: signed_in.principal.has(Permission::ClientsWrite),
             name: kept.name.to_owned(),
             token_ttl: kept.token_ttl.to_owned(),
             roles: role_choices(state, kept.roles).await?,
@@ -192,7 +193,7 @@ pub async fn create_client(
     form: CheckedForm,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require("clients:write")?;
+    signed_in.principal.require(Permission::ClientsWrite)?;
     let created = async {
         let input = NewClientInput {
             name: form.get("name").trim().to_owned(),
@@ -231,7 +232,7 @@ async fn client_page(
     notice: &'static str,
     refused: Option<(&CheckedForm, FieldErrors)>,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require("clients:read")?;
+    signed_in.principal.require(Permission::ClientsRead)?;
     let record = clients::get(state, id).await?;
     let secrets = clients::live_secrets(state, id)
         .await?
@@ -260,7 +261,7 @@ async fn client_page(
             notice,
             client,
             secrets,
-            can_write: signed_in.principal.has_scope("clients:write"),
+            can_write: signed_in.principal.has(Permission::ClientsWrite),
             roles,
             grace_choices: GRACE_CHOICES,
             default_grace: DEFAULT_GRACE_SECS,
@@ -286,7 +287,7 @@ pub async fn update_client(
     form: CheckedForm,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require("clients:write")?;
+    signed_in.principal.require(Permission::ClientsWrite)?;
     let saved = async {
         let changes = ClientChanges {
             name: Some(form.get("name").trim().to_owned()),
@@ -314,7 +315,7 @@ pub async fn rotate_client_secret(
     form: CheckedForm,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require("clients:write")?;
+    signed_in.principal.require(Permission::ClientsWrite)?;
     let now = state.clock.now();
     let grace = chosen_grace(&form)?;
     let actor = &signed_in.principal;
@@ -337,7 +338,7 @@ pub async fn confirm_client_deletion(
     id: web::Path<Uuid>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require("clients:write")?;
+    signed_in.principal.require(Permission::ClientsWrite)?;
     let client = ClientRow::from(clients::get(&state, *id).await?);
     ok(&ConfirmPage {
         layout: signed_in.layout("clients"),
@@ -360,7 +361,7 @@ pub async fn delete_client(
     _form: CheckedForm,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require("clients:write")?;
+    signed_in.principal.require(Permission::ClientsWrite)?;
     clients::delete(&state, &signed_in.principal, *id).await?;
     Ok(see_other("/admin/clients?done=deleted"))
 }

@@ -9,6 +9,7 @@ use super::{
     SignedIn, UiError,
 };
 use crate::accounts;
+use crate::domain::Permission;
 use crate::domain::{RoleName, ScopeSet};
 use crate::error::AppError;
 use crate::http::roles::{check_description, parse_permissions};
@@ -92,7 +93,7 @@ async fn roles_page(
     form: RoleForm,
     errors: FieldErrors,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require("roles:read")?;
+    signed_in.principal.require(Permission::RolesRead)?;
     let roles = accounts::list_roles(state, None, PAGE_SIZE).await?.items;
     render(
         form_status(&errors),
@@ -100,7 +101,7 @@ async fn roles_page(
             layout: signed_in.layout("roles"),
             notice,
             roles,
-            can_write: signed_in.principal.has_scope("roles:write"),
+            can_write: signed_in.principal.has(Permission::RolesWrite),
             form,
             errors,
         },
@@ -123,7 +124,7 @@ pub async fn create_role(
     form: CheckedForm,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require("roles:write")?;
+    signed_in.principal.require(Permission::RolesWrite)?;
     let description = form.get("description").trim();
     let created = async {
         let name = RoleName::parse(form.get("name").trim())
@@ -162,7 +163,7 @@ async fn role_page(
     notice: &'static str,
     edited: Option<(&CheckedForm, FieldErrors)>,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require("roles:read")?;
+    signed_in.principal.require(Permission::RolesRead)?;
     let record = accounts::get_role(state, role_name(name)?.as_str()).await?;
     let (form, errors) = match edited {
         Some((form, errors)) => (
@@ -194,7 +195,7 @@ async fn role_page(
             layout: signed_in.layout("roles"),
             notice,
             builtin: record.role.builtin,
-            can_write: signed_in.principal.has_scope("roles:write"),
+            can_write: signed_in.principal.has(Permission::RolesWrite),
             form,
             errors,
         },
@@ -217,7 +218,7 @@ pub async fn update_role(
     form: CheckedForm,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require("roles:write")?;
+    signed_in.principal.require(Permission::RolesWrite)?;
     let name = role_name(&name)?;
     let description = form.get("description").trim();
     let saved = async {
@@ -244,7 +245,7 @@ pub async fn confirm_role_deletion(
     name: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require("roles:write")?;
+    signed_in.principal.require(Permission::RolesWrite)?;
     let record = accounts::get_role(&state, role_name(&name)?.as_str()).await?;
     ok(&ConfirmPage {
         layout: signed_in.layout("roles"),
@@ -267,7 +268,7 @@ pub async fn delete_role(
     _form: CheckedForm,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require("roles:write")?;
+    signed_in.principal.require(Permission::RolesWrite)?;
     let name = role_name(&name)?;
     accounts::delete_role(&state, &signed_in.principal, name.as_str()).await?;
     Ok(see_other("/admin/roles?done=deleted"))

@@ -12,7 +12,7 @@ use super::{
     FieldErrors, Layout, ListQuery, Notice, SecretPage, SignedIn, UiError,
 };
 use crate::accounts::{self, UserUpdate, USER_ROLE};
-use crate::domain::{Password, Username};
+use crate::domain::{Password, Permission, Username};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::users::UserRecord;
@@ -82,7 +82,7 @@ async fn users_page(
     ticked: &[String],
     errors: FieldErrors,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require("users:read")?;
+    signed_in.principal.require(Permission::UsersRead)?;
     let page = accounts::list_users(state, query.cursor, PAGE_SIZE).await?;
     render(
         form_status(&errors),
@@ -91,7 +91,7 @@ async fn users_page(
             notice: query.notice(NOTICES),
             users: page.items.into_iter().map(UserRow::from).collect(),
             next: page.next_cursor,
-            can_write: signed_in.principal.has_scope("users:write"),
+            can_write: signed_in.principal.has(Permission::UsersWrite),
             username,
             roles: role_choices(state, ticked).await?,
             errors,
@@ -122,7 +122,7 @@ pub async fn create_user(
     form: CheckedForm,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require("users:write")?;
+    signed_in.principal.require(Permission::UsersWrite)?;
     let created = async {
         let username = Username::parse(form.get("username").trim())
             .map_err(|e| AppError::validation("username", e.0))?;
@@ -178,7 +178,7 @@ async fn user_page(
     notice: &'static str,
     refused: Option<(&CheckedForm, FieldErrors)>,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require("users:read")?;
+    signed_in.principal.require(Permission::UsersRead)?;
     let record = accounts::get_user(state, id).await?;
     let mut user = UserRow::from(record);
     let (ticked, errors) = match refused {
@@ -195,7 +195,7 @@ async fn user_page(
             layout: signed_in.layout("users"),
             notice,
             user,
-            can_write: signed_in.principal.has_scope("users:write"),
+            can_write: signed_in.principal.has(Permission::UsersWrite),
             roles,
             errors,
         },
@@ -219,7 +219,7 @@ pub async fn update_user(
     form: CheckedForm,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require("users:write")?;
+    signed_in.principal.require(Permission::UsersWrite)?;
     let updated = async {
         let password = match form.get("password") {
             "" => None,
@@ -250,7 +250,7 @@ pub async fn confirm_user_deletion(
     id: web::Path<Uuid>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require("users:write")?;
+    signed_in.principal.require(Permission::UsersWrite)?;
     let user = UserRow::from(accounts::get_user(&state, *id).await?);
     ok(&ConfirmPage {
         layout: signed_in.layout("users"),
@@ -273,7 +273,7 @@ pub async fn delete_user(
     _form: CheckedForm,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require("users:write")?;
+    signed_in.principal.require(Permission::UsersWrite)?;
     accounts::delete_user(&state, &signed_in.principal, *id).await?;
     Ok(see_other("/admin/users?done=deleted"))
 }

@@ -42,7 +42,7 @@ pub struct KeyRow {
 impl KeyRow {
     fn new(key: ApiKey, now: DateTime<Utc>) -> Self {
         KeyRow {
-            status: api_keys::status(&key, now),
+            status: api_keys::status(&key, now).as_str(),
             id: key.id,
             display: format!("{}…{}", key.display_prefix, key.last_chars),
             scopes: key.scopes.as_deref().map(scope_words),

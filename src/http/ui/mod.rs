@@ -30,9 +30,10 @@ use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt as _;
 
 use super::browser::{is_same_origin, CookieNames};
-use crate::authn::{self, PresentedCredential, TokenType};
+use crate::authn::{self, PresentedCredential};
 use crate::credentials::browser_sessions::{csrf_token, verify_csrf};
-use crate::domain::Principal;
+use crate::domain::TokenType;
+use crate::domain::{Permission, Principal};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -88,17 +89,17 @@ pub struct SignedIn {
 impl SignedIn {
     /// The frame of a page of `section`.
     pub fn layout(&self, section: &'static str) -> Layout {
-        let can = |scope: &str| self.principal.has_scope(scope);
+        let can = |permission| self.principal.has(permission);
         Layout {
             username: self.principal.principal.name.clone(),
             csrf: self.csrf.clone(),
             section,
-            own_tokens: can("tokens:read"),
-            own_api_keys: can("api_keys:read"),
-            admin_users: can("users:read"),
-            admin_roles: can("roles:read"),
-            admin_clients: can("clients:read"),
-            admin_audit: can("audit:read"),
+            own_tokens: can(Permission::TokensRead),
+            own_api_keys: can(Permission::ApiKeysRead),
+            admin_users: can(Permission::UsersRead),
+            admin_roles: can(Permission::RolesRead),
+            admin_clients: can(Permission::ClientsRead),
+            admin_audit: can(Permission::AuditRead),
         }
     }
 }
@@ -108,15 +109,15 @@ impl SignedIn {
     /// when none, whose 403 says which permission is missing).
     pub fn home(&self) -> &'static str {
         [
-            ("tokens:read", "/tokens"),
-            ("api_keys:read", "/api-keys"),
-            ("users:read", "/admin/users"),
-            ("roles:read", "/admin/roles"),
-            ("clients:read", "/admin/clients"),
-            ("audit:read", "/admin/audit"),
+            (Permission::TokensRead, "/tokens"),
+            (Permission::ApiKeysRead, "/api-keys"),
+            (Permission::UsersRead, "/admin/users"),
+            (Permission::RolesRead, "/admin/roles"),
+            (Permission::ClientsRead, "/admin/clients"),
+            (Permission::AuditRead, "/admin/audit"),
         ]
         .iter()
-        .find(|(scope, _)| self.principal.has_scope(scope))
+        .find(|(permission, _)| self.principal.has(*permission))
         .map_or("/tokens", |(_, path)| path)
     }
 
@@ -440,6 +441,12 @@ impl UiError {
     }
 }
 
+impl From<crate::domain::MissingPermission> for UiError {
+    fn from(err: crate::domain::MissingPermission) -> Self {
+        AppError::from(err).into()
+    }
+}
+
 impl From<AppError> for UiError {
     fn from(err: AppError) -> Self {
         let page = |status, message: &str| UiError::page(status, message);
@@ -679,5 +686,8 @@ pub fn days_ahead(
 
 /// The role names a form ticked, parsed.
 pub fn ticked_roles(form: &CheckedForm) -> Result<Vec<crate::domain::RoleName>, AppError> {
-    crate::http::users::parse_roles(&form.all("roles"))
+    let ticked = form.all("roles");
+    Ok(crate::domain::RoleName::parse_all(
+        ticked.iter().map(String::as_str),
+    )?)
 }

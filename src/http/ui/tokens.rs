@@ -40,7 +40,7 @@ pub struct TokenRow {
 impl TokenRow {
     fn new(token: Pat, now: DateTime<Utc>) -> Self {
         TokenRow {
-            status: pats::status(&token, now),
+            status: pats::status(&token, now).as_str(),
             id: token.id,
             display: format!("{}…{}", token.display_prefix, token.last_chars),
             scopes: scope_words(&token.scopes),
