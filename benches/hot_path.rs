@@ -19,11 +19,11 @@ use trident::authn::{self, InspectionCache, PresentedCredential};
 use trident::clock::SystemClock;
 use trident::config::RawSettings;
 use trident::credentials::clients::{self, NewClientInput};
-use trident::credentials::password::PasswordHasher;
-use trident::credentials::{OpaqueSecret, SecretKind};
 use trident::domain::{Password, RoleName, Username};
 use trident::keys::SigningAlgorithm;
 use trident::oauth::jwt::{self, AccessTokenClaims, Audience};
+use trident::secret::password::PasswordHasher;
+use trident::secret::{OpaqueSecret, SecretKind};
 use trident::startup::build_state;
 use trident::state::AppState;
 

@@ -6,9 +6,10 @@ use uuid::Uuid;
 
 use entity::api_keys::Model as ApiKey;
 
-use crate::credentials::{api_keys, delegation, OpaqueSecret};
+use crate::credentials::{api_keys, delegation};
 use crate::domain::{Password, Permission, Principal, RoleName, ScopeSet, Username};
 use crate::error::AppError;
+use crate::secret::OpaqueSecret;
 use crate::state::AppState;
 use crate::store::audit::{self, AuditEvent, Outcome};
 use crate::store::roles::{self, RoleRecord};
@@ -168,7 +169,7 @@ pub async fn register(
     }
     if let Some(ip) = source_ip {
         let wait = state.reports_limiter.check(
-            &format!("register:{}", crate::throttle::address_key(&ip)),
+            &format!("register:{}", crate::infra::throttle::address_key(&ip)),
             state.clock.now(),
         );
         wait.map_err(|w| AppError::TooManyRequests {

@@ -8,15 +8,16 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::cache::CredentialCache;
 use crate::credentials::clients::client_ref;
 use crate::credentials::sessions::{self, user_ref};
 use crate::credentials::usage::UsedCredential;
-use crate::credentials::{api_keys, browser_sessions, pats, OpaqueSecret, SecretKind};
+use crate::credentials::{api_keys, browser_sessions, pats};
 use crate::domain::{CredentialKind, CredentialRef, Inspection, Principal, ScopeSet, TokenType};
 use crate::error::AppError;
+use crate::infra::cache::CredentialCache;
 use crate::oauth::jwt::{self, AccessTokenClaims};
 use crate::oauth::FIRST_PARTY_CLIENT_ID;
+use crate::secret::{OpaqueSecret, SecretKind};
 use crate::state::AppState;
 use crate::store::{clients, refresh_tokens, revoked_jtis, users};
 

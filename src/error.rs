@@ -2,7 +2,7 @@
 //! problem+json; the variants say what failed without saying more than the
 //! caller may know.
 
-use crate::credentials::password::HashError;
+use crate::secret::password::HashError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]

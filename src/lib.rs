@@ -3,7 +3,6 @@
 
 pub mod accounts;
 pub mod authn;
-pub mod cache;
 pub mod clock;
 pub mod commands;
 pub mod config;
@@ -11,11 +10,11 @@ pub mod credentials;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod infra;
 pub mod keys;
-pub mod metrics;
 pub mod oauth;
+pub mod secret;
 pub mod startup;
 pub mod state;
 pub mod store;
 pub mod telemetry;
-pub mod throttle;

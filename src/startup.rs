@@ -16,16 +16,16 @@ use crate::authn::InspectionCache;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::credentials::clients::ClientCache;
-use crate::credentials::password::PasswordHasher;
 use crate::http::{
     self, api_keys, audit, auth, clients, error, leaked, me, middleware, oauth, ops, pats, roles,
     users, well_known,
 };
+use crate::infra::metrics::Metrics;
+use crate::infra::throttle::{LoginThrottle, RateLimiter};
 use crate::keys::{KeyRing, MasterKey};
-use crate::metrics::Metrics;
+use crate::secret::password::PasswordHasher;
 use crate::state::{AppState, CHANGES_CHANNEL, HEARTBEAT};
 use crate::store::{browser_sessions, revoked_jtis, Db};
-use crate::throttle::{LoginThrottle, RateLimiter};
 use sqlx::postgres::PgListener;
 
 /// Largest JSON body any endpoint accepts.

@@ -8,12 +8,12 @@ use crate::authn::InspectionCache;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::credentials::clients::ClientCache;
-use crate::credentials::password::PasswordHasher;
 use crate::credentials::usage::UsageTracker;
+use crate::infra::metrics::Metrics;
+use crate::infra::throttle::{LoginThrottle, RateLimiter};
 use crate::keys::KeyRing;
-use crate::metrics::Metrics;
+use crate::secret::password::PasswordHasher;
 use crate::store::Db;
-use crate::throttle::{LoginThrottle, RateLimiter};
 
 pub struct AppState {
     pub db: Db,

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::sessions::user_ref;
 use super::usage::{self, UsedCredential};
-use super::{delegation, validate_name, OpaqueSecret, SecretKind};
+use super::{delegation, validate_name};
 use crate::domain::Permission;
 use crate::domain::{
     CredentialKind, CredentialRef, CredentialStatus, Environment, Principal, PrincipalKind,
@@ -18,6 +18,7 @@ use crate::domain::{
 };
 use crate::domain::{Inspection, TokenType};
 use crate::error::AppError;
+use crate::secret::{OpaqueSecret, SecretKind};
 use crate::state::AppState;
 use crate::store::api_keys::{self, NewApiKey};
 use crate::store::audit::{self, AuditEvent, Outcome};

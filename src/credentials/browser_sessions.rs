@@ -10,18 +10,14 @@
 //! read the cookie nor compute the token. Before sign-in, the same derivation runs
 //! over a separate random cookie (double submit), so the login form has one too.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::TransactionTrait;
-use sha2::{Digest as _, Sha256};
-use subtle::ConstantTimeEq;
 
 use super::sessions::{check_password, user_ref};
-use super::{OpaqueSecret, SecretKind};
 use crate::domain::{CredentialKind, CredentialRef, Password, Principal};
 use crate::domain::{Inspection, TokenType};
 use crate::error::AppError;
+use crate::secret::{OpaqueSecret, SecretKind};
 use crate::state::AppState;
 use crate::store::audit::{self, AuditEvent, Outcome};
 use crate::store::browser_sessions as store;
@@ -149,37 +145,4 @@ pub async fn inspect(
         audience: None,
         client_id: None,
     })
-}
-
-/// The anti-forgery token that belongs to a cookie's secret.
-pub fn csrf_token(cookie_secret: &str) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(b"trident csrf\0");
-    hasher.update(cookie_secret.as_bytes());
-    URL_SAFE_NO_PAD.encode(hasher.finalize())
-}
-
-/// Whether `presented` is the anti-forgery token of `cookie_secret` (constant time).
-pub fn verify_csrf(cookie_secret: &str, presented: &str) -> bool {
-    csrf_token(cookie_secret)
-        .as_bytes()
-        .ct_eq(presented.as_bytes())
-        .into()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csrf_tokens_belong_to_one_cookie() {
-        let a = OpaqueSecret::generate(SecretKind::BrowserSession);
-        let b = OpaqueSecret::generate(SecretKind::BrowserSession);
-        let token = csrf_token(a.reveal());
-        assert!(verify_csrf(a.reveal(), &token));
-        assert!(!verify_csrf(b.reveal(), &token), "another session's token");
-        assert!(!verify_csrf(a.reveal(), ""), "no token");
-        assert!(!verify_csrf(a.reveal(), &token[1..]), "truncated token");
-        assert_ne!(token, a.reveal(), "the token is not the secret");
-    }
 }

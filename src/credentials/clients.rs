@@ -10,13 +10,14 @@ use sea_orm::TransactionTrait;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{delegation, random_base62, validate_name, Digest, OpaqueSecret, SecretKind};
-use crate::cache::CredentialCache;
+use super::{delegation, validate_name};
 use crate::config::{MAX_CLIENT_TOKEN_TTL_SECS, MIN_CLIENT_TOKEN_TTL_SECS};
 use crate::domain::{
     CredentialKind, CredentialRef, Grants, Principal, PrincipalKind, PrincipalRef, RoleName,
 };
 use crate::error::AppError;
+use crate::infra::cache::CredentialCache;
+use crate::secret::{random_base62, Digest, OpaqueSecret, SecretKind};
 use crate::state::AppState;
 use crate::store::audit::{self, AuditEvent, Outcome};
 use crate::store::clients::{self, ClientChanges, ClientRecord, NewClient};
@@ -267,7 +268,7 @@ impl From<crate::store::StoreError> for ClientAuthError {
 fn throttle_keys(client_id: &str, source_ip: Option<&str>) -> Vec<String> {
     let mut keys = vec![format!("client:{client_id}")];
     if let Some(ip) = source_ip {
-        keys.push(format!("ip:{}", crate::throttle::address_key(ip)));
+        keys.push(format!("ip:{}", crate::infra::throttle::address_key(ip)));
     }
     keys
 }

@@ -5,13 +5,9 @@ pub mod api_keys;
 pub mod browser_sessions;
 pub mod clients;
 pub mod delegation;
-mod format;
-pub mod password;
 pub mod pats;
 pub mod sessions;
 pub mod usage;
-
-pub use format::{random_base62, Digest, OpaqueSecret, SecretKind};
 
 /// A credential's or client's name: see [`crate::domain::check_label`].
 pub fn validate_name(name: &str) -> Result<(), crate::error::AppError> {

@@ -10,7 +10,6 @@ use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{OpaqueSecret, SecretKind};
 use crate::domain::{
     CredentialKind, CredentialRef, Password, Principal, PrincipalKind, PrincipalRef, Username,
 };
@@ -18,6 +17,7 @@ use crate::domain::{Inspection, TokenType};
 use crate::error::AppError;
 use crate::oauth::jwt::{self, AccessTokenClaims, Audience};
 use crate::oauth::FIRST_PARTY_CLIENT_ID;
+use crate::secret::{OpaqueSecret, SecretKind};
 use crate::state::AppState;
 use crate::store::audit::{self, AuditEvent, Outcome};
 use crate::store::{browser_sessions, refresh_tokens, users};

@@ -12,9 +12,9 @@ use super::error::Problem;
 use super::no_store;
 use super::pagination::{PageBody, PageQuery};
 use crate::credentials::api_keys::{self, NewKey, DEFAULT_GRACE};
-use crate::credentials::OpaqueSecret;
 use crate::domain::{scope_words, Environment, Principal, ScopeSet};
 use crate::error::AppError;
+use crate::secret::OpaqueSecret;
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]

@@ -9,7 +9,7 @@ use actix_web::http::header::{HeaderMap, HOST, ORIGIN};
 use actix_web::HttpRequest;
 
 use crate::config::Settings;
-use crate::credentials::{OpaqueSecret, SecretKind};
+use crate::secret::{OpaqueSecret, SecretKind};
 
 const SEC_FETCH_SITE: &str = "sec-fetch-site";
 

@@ -10,9 +10,9 @@ use super::error::Problem;
 use super::no_store;
 use super::pagination::{PageBody, PageQuery};
 use crate::credentials::clients::{self, NewClientInput, DEFAULT_SECRET_GRACE};
-use crate::credentials::OpaqueSecret;
 use crate::domain::{Permission, Principal, RoleName};
 use crate::error::AppError;
+use crate::secret::OpaqueSecret;
 use crate::state::AppState;
 use crate::store::clients::{ClientChanges, ClientRecord};
 

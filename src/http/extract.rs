@@ -12,10 +12,10 @@ use futures_util::future::LocalBoxFuture;
 
 use super::browser::{is_same_origin, CookieNames};
 use crate::authn::{self, PresentedCredential};
-use crate::credentials::browser_sessions::verify_csrf;
-use crate::credentials::SecretKind;
 use crate::domain::Principal;
 use crate::error::AppError;
+use crate::secret::csrf::verify_csrf;
+use crate::secret::SecretKind;
 use crate::state::AppState;
 
 const X_API_KEY: &str = "x-api-key";

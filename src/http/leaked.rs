@@ -40,7 +40,7 @@ pub async fn revoke_leaked_credentials(
         state
             .reports_limiter
             .check(
-                &format!("leak:{}", crate::throttle::address_key(ip)),
+                &format!("leak:{}", crate::infra::throttle::address_key(ip)),
                 state.clock.now(),
             )
             .map_err(|w| AppError::TooManyRequests {

@@ -11,9 +11,9 @@ use super::error::Problem;
 use super::no_store;
 use super::pagination::{PageBody, PageQuery};
 use crate::credentials::pats::{self, NewToken};
-use crate::credentials::OpaqueSecret;
 use crate::domain::{scope_words, Principal};
 use crate::error::AppError;
+use crate::secret::OpaqueSecret;
 use crate::state::AppState;
 use crate::store::personal_access_tokens::Pat;
 

@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use super::credential_rows::CredentialRows;
 use super::{Page, StoreError};
-use crate::credentials::OpaqueSecret;
 use crate::domain::ScopeSet;
+use crate::secret::OpaqueSecret;
 
 pub struct NewApiKey<'a> {
     pub user_id: Uuid,

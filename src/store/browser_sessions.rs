@@ -7,7 +7,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use uuid::Uuid;
 
 use super::StoreError;
-use crate::credentials::Digest;
+use crate::secret::Digest;
 
 pub async fn insert(
     db: &impl ConnectionTrait,

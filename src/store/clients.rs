@@ -10,9 +10,9 @@ use uuid::Uuid;
 use super::role_links::RoleLinks;
 use super::users::ensure_roles_exist;
 use super::{Page, StoreError};
-use crate::credentials::OpaqueSecret;
 use crate::domain::Grants;
 use crate::domain::RoleName;
+use crate::secret::OpaqueSecret;
 
 #[derive(Debug, Clone)]
 pub struct ClientRecord {

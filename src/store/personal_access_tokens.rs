@@ -5,8 +5,8 @@ use uuid::Uuid;
 
 use super::credential_rows::CredentialRows;
 use super::{Page, StoreError};
-use crate::credentials::OpaqueSecret;
 use crate::domain::ScopeSet;
+use crate::secret::OpaqueSecret;
 
 pub type Pat = personal_access_tokens::Model;
 

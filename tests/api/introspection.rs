@@ -8,7 +8,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{json, Value};
-use trident::credentials::{OpaqueSecret, SecretKind};
+use trident::secret::{OpaqueSecret, SecretKind};
 
 use crate::helpers::{
     bearer, client_basic_auth, jwt_claims, refresh_token_of, spawn_app, TestApp, TestClient,

@@ -15,7 +15,7 @@ use oauth2::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use trident::credentials::{OpaqueSecret, SecretKind};
+use trident::secret::{OpaqueSecret, SecretKind};
 
 use crate::helpers::{client_basic_auth, jwt_claims, refresh_token_of, TestClient};
 use crate::introspection::{

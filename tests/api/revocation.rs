@@ -3,7 +3,7 @@
 
 use reqwest::Response;
 use serde_json::{json, Value};
-use trident::credentials::{OpaqueSecret, SecretKind};
+use trident::secret::{OpaqueSecret, SecretKind};
 
 use crate::helpers::{
     assert_problem, bearer, client_basic_auth, client_from, jwt_claims, refresh_token_of,

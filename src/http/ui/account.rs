@@ -9,12 +9,13 @@ use super::{
     SignedOutForm, UiError,
 };
 use crate::accounts;
-use crate::credentials::browser_sessions::{self, csrf_token, OpenedSession};
-use crate::credentials::random_base62;
+use crate::credentials::browser_sessions::{self, OpenedSession};
 use crate::domain::Password;
 use crate::error::AppError;
 use crate::http::browser::CookieNames;
 use crate::http::extract::source_ip;
+use crate::secret::csrf::csrf_token;
+use crate::secret::random_base62;
 use crate::state::AppState;
 
 const LOGIN_NOTICES: &[(&str, &str)] = &[

@@ -31,10 +31,10 @@ use futures_util::StreamExt as _;
 
 use super::browser::{is_same_origin, CookieNames};
 use crate::authn::{self, PresentedCredential};
-use crate::credentials::browser_sessions::{csrf_token, verify_csrf};
 use crate::domain::TokenType;
 use crate::domain::{Permission, Principal};
 use crate::error::AppError;
+use crate::secret::csrf::{csrf_token, verify_csrf};
 use crate::state::AppState;
 
 /// The policy of every page: our own stylesheet and script, nothing inline,

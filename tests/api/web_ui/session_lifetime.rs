@@ -143,8 +143,8 @@ async fn logging_out_everywhere_and_reporting_the_cookie_as_leaked_end_the_sessi
 
 #[tokio::test]
 async fn signing_out_a_made_up_session_changes_nothing_and_flushes_no_cache() {
-    use trident::credentials::browser_sessions::csrf_token;
-    use trident::credentials::{OpaqueSecret, SecretKind};
+    use trident::secret::csrf::csrf_token;
+    use trident::secret::{OpaqueSecret, SecretKind};
 
     // The credential cache stays on: a flush would show as a change moved behind
     // the server's back suddenly being seen.

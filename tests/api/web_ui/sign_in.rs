@@ -3,7 +3,7 @@
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use trident::credentials::OpaqueSecret;
+use trident::secret::OpaqueSecret;
 
 use super::{
     assert_sent_to_sign_in, me_with_cookie, Browser, Page, ANTI_FORGERY_COOKIE, SESSION_COOKIE,
