@@ -15,13 +15,14 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use jsonwebtoken::{decode, encode, Header, Validation};
 use tokio::runtime::Runtime;
 use trident::accounts;
-use trident::authn::{self, InspectionCache, PresentedCredential};
+use trident::accounts::clients::{self, NewClientInput};
 use trident::clock::SystemClock;
 use trident::config::RawSettings;
-use trident::credentials::clients::{self, NewClientInput};
-use trident::domain::{Password, RoleName, Username};
+use trident::credentials::inspect::{self, InspectionCache};
+use trident::credentials::PresentedCredential;
+use trident::domain::{Audience, Password, RoleName, Username};
+use trident::keys::jwt::{self, AccessTokenClaims};
 use trident::keys::SigningAlgorithm;
-use trident::oauth::jwt::{self, AccessTokenClaims, Audience};
 use trident::secret::password::PasswordHasher;
 use trident::secret::{OpaqueSecret, SecretKind};
 use trident::startup::build_state;
@@ -213,8 +214,8 @@ fn bench_app(runtime: &Runtime, credential_cache: bool) -> BenchApp {
 /// A user with the `user` role and its live API key.
 fn seed_api_key(runtime: &Runtime, state: &AppState) -> String {
     let created = runtime
-        .block_on(accounts::create_user(
-            state,
+        .block_on(accounts::users::create_user(
+            &state.accounts(),
             None,
             Username::parse("bench-user").unwrap(),
             Password::parse("bench-password-123".into()).unwrap(),
@@ -230,11 +231,11 @@ fn seed_api_key(runtime: &Runtime, state: &AppState) -> String {
 fn seed_m2m_token(runtime: &Runtime, state: &AppState) -> String {
     let (record, _) = runtime
         .block_on(clients::create(
-            state,
+            &state.accounts(),
             None,
             NewClientInput {
-                name: "bench-worker".into(),
-                roles: vec![RoleName::parse("user").unwrap()],
+                name: "bench-worker",
+                roles: &["user".to_owned()],
                 access_token_ttl_seconds: None,
             },
         ))
@@ -257,12 +258,15 @@ fn principal_resolution(c: &mut Criterion) {
             let presented = PresentedCredential::recognize(&token).unwrap();
             // Also the first use, which records last-used times, stays out of the loop.
             runtime
-                .block_on(authn::inspect(&app.state, &presented))
+                .block_on(inspect::inspect(&app.state.credentials(), &presented))
                 .unwrap();
             group.bench_function(format!("inspect_{kind}/{label}"), |b| {
                 b.iter(|| {
                     runtime
-                        .block_on(authn::inspect(&app.state, black_box(&presented)))
+                        .block_on(inspect::inspect(
+                            &app.state.credentials(),
+                            black_box(&presented),
+                        ))
                         .unwrap()
                 })
             });
@@ -270,7 +274,7 @@ fn principal_resolution(c: &mut Criterion) {
             group.bench_function(format!("recognize_and_resolve_{kind}/{label}"), |b| {
                 b.iter(|| {
                     let presented = PresentedCredential::recognize(black_box(&token)).unwrap();
-                    runtime.block_on(authn::resolve(&app.state, presented))
+                    runtime.block_on(inspect::resolve(&app.state.credentials(), presented))
                 })
             });
         }

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use chrono::Duration;
 use serde_json::json;
 
+use crate::accounts::clients::{self, NewClientInput};
 use crate::clock::SystemClock;
 use crate::config::{Settings, MAX_CLIENT_TOKEN_TTL_SECS};
-use crate::credentials::clients::{self, NewClientInput};
 use crate::domain::{Password, RoleName, Username};
 use crate::keys::SigningAlgorithm;
 use crate::startup::{build_state, Application};
@@ -47,9 +47,16 @@ pub async fn create_user(
     let roles = RoleName::parse_all(roles.iter().map(String::as_str))
         .map_err(|e| anyhow::anyhow!("roles: {e}"))?;
     let issue_key = state.settings.api_key_on_user_create;
-    let created = accounts::create_user(&state, None, username, password, roles, issue_key)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let created = accounts::users::create_user(
+        &state.accounts(),
+        None,
+        username,
+        password,
+        roles,
+        issue_key,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     let record = created.record;
     let api_key = created
         .api_key
@@ -94,12 +101,11 @@ pub async fn create_client(
 ) -> anyhow::Result<()> {
     let state = build_state(settings, Arc::new(SystemClock)).await?;
     let input = NewClientInput {
-        name,
-        roles: RoleName::parse_all(roles.iter().map(String::as_str))
-            .map_err(|e| anyhow::anyhow!("roles: {e}"))?,
+        name: &name,
+        roles,
         access_token_ttl_seconds: ttl,
     };
-    let (record, secret) = clients::create(&state, None, input)
+    let (record, secret) = clients::create(&state.accounts(), None, input)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!(

@@ -2,7 +2,6 @@
 //! OAuth2 client-credentials M2M tokens, with RFC 7662 introspection for all.
 
 pub mod accounts;
-pub mod authn;
 pub mod clock;
 pub mod commands;
 pub mod config;

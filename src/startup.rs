@@ -12,19 +12,20 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::accounts;
-use crate::authn::InspectionCache;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::credentials::clients::ClientCache;
-use crate::http::{
-    self, api_keys, audit, auth, clients, error, leaked, me, middleware, oauth, ops, pats, roles,
-    users, well_known,
+use crate::credentials::changes::{ChangeNotifier, Forget, CHANGES_CHANNEL, HEARTBEAT};
+use crate::credentials::inspect::InspectionCache;
+use crate::http::api::{
+    api_keys, audit, auth, clients, leaked, me, personal_access_tokens as pats, roles, users,
 };
+use crate::http::{self, middleware, oauth, ops, problem, well_known};
 use crate::infra::metrics::Metrics;
 use crate::infra::throttle::{LoginThrottle, RateLimiter};
 use crate::keys::{KeyRing, MasterKey};
+use crate::oauth::client_authentication::ClientCache;
 use crate::secret::password::PasswordHasher;
-use crate::state::{AppState, CHANGES_CHANNEL, HEARTBEAT};
+use crate::state::AppState;
 use crate::store::{browser_sessions, revoked_jtis, Db};
 use sqlx::postgres::PgListener;
 
@@ -47,6 +48,11 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
     let master = MasterKey::load(&settings.master_key).context("loading the master key")?;
     let keys = KeyRing::load_or_create(db.write(), master, settings.signing_algorithm, clock.now())
         .await?;
+    // PostgreSQL: off until this node listens for other nodes' changes.
+    let caching = db_is_sqlite && settings.credential_cache;
+    let inspections = Arc::new(InspectionCache::new(caching));
+    let clients = Arc::new(ClientCache::new(caching));
+    let forgetters: Vec<Arc<dyn Forget>> = vec![inspections.clone(), clients.clone()];
     let state = AppState {
         db,
         keys: Arc::new(keys),
@@ -58,12 +64,12 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
         introspection_limiter: RateLimiter::per_minute(settings.introspections_per_minute),
         metrics: Metrics::default(),
         usage: Default::default(),
-        // PostgreSQL: off until this node listens for other nodes' changes.
-        inspections: InspectionCache::new(db_is_sqlite && settings.credential_cache),
-        clients: ClientCache::new(db_is_sqlite && settings.credential_cache),
+        inspections: inspections.clone(),
+        clients: clients.clone(),
+        changes: ChangeNotifier::new(!db_is_sqlite, forgetters),
         settings: Arc::new(settings),
     };
-    accounts::bootstrap_admin(&state)
+    accounts::users::bootstrap_admin(&state.accounts())
         .await
         .map_err(|e| anyhow::anyhow!("creating the initial administrator: {e}"))?;
     Ok(state)
@@ -142,7 +148,7 @@ async fn listen_for_changes(state: web::Data<AppState>) {
                                 state.clock.now() + HEARTBEAT_DEADLINE,
                             );
                             if notification.payload() != HEARTBEAT {
-                                state.forget_credentials();
+                                state.forget_announced_changes();
                             }
                         }
                         // `try_recv` answers `Ok(None)` when the connection was lost.
@@ -243,10 +249,10 @@ fn run(
             .app_data(
                 web::JsonConfig::default()
                     .limit(JSON_LIMIT_BYTES)
-                    .error_handler(error::json_error),
+                    .error_handler(problem::json_error),
             )
-            .app_data(web::PathConfig::default().error_handler(error::path_error))
-            .app_data(web::QueryConfig::default().error_handler(error::query_error))
+            .app_data(web::PathConfig::default().error_handler(problem::path_error))
+            .app_data(web::QueryConfig::default().error_handler(problem::query_error))
             // Innermost first: bare framework errors get a body, then UI error pages
             // the signed-in frame, before headers are added.
             .wrap(from_fn(middleware::problem_for_bare_errors))

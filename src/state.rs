@@ -1,17 +1,21 @@
-//! Everything a request needs, passed explicitly (no globals).
+//! The application's state: what the HTTP layer holds, and builds each layer's
+//! narrow dependencies from (`credentials()`, `oauth()`, `accounts()`). Nothing
+//! below the HTTP layer takes it.
 
 use std::sync::Arc;
 
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr};
-
-use crate::authn::InspectionCache;
+use crate::accounts::AccountDeps;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::credentials::clients::ClientCache;
+use crate::credentials::changes::{Change, ChangeNotifier};
+use crate::credentials::inspect::InspectionCache;
 use crate::credentials::usage::UsageTracker;
+use crate::credentials::CredentialDeps;
 use crate::infra::metrics::Metrics;
 use crate::infra::throttle::{LoginThrottle, RateLimiter};
 use crate::keys::KeyRing;
+use crate::oauth::client_authentication::ClientCache;
+use crate::oauth::OAuthDeps;
 use crate::secret::password::PasswordHasher;
 use crate::store::Db;
 
@@ -32,35 +36,49 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Last-used times waiting to be written.
     pub usage: UsageTracker,
-    /// Resolved credentials; see `cache` for the rules that keep it correct.
-    pub inspections: InspectionCache,
+    /// Resolved credentials; see `infra::cache` for the rules that keep it correct.
+    pub inspections: Arc<InspectionCache>,
     /// Authenticated clients (callers of the OAuth endpoints), under the same rules.
-    pub clients: ClientCache,
+    pub clients: Arc<ClientCache>,
+    /// Commits changes, and makes the caches above forget what they touched.
+    pub changes: ChangeNotifier,
 }
 
-/// The PostgreSQL channel on which nodes announce credential changes.
-pub const CHANGES_CHANNEL: &str = "trident_credentials";
-/// The payload of the heartbeat every node sends on [`CHANGES_CHANNEL`].
-pub const HEARTBEAT: &str = "heartbeat";
-
 impl AppState {
-    /// Commits a change that can make credentials less valid, and makes every
-    /// node forget what it cached: `NOTIFY` is delivered at commit (PostgreSQL),
-    /// and this node clears its cache as soon as the commit returns.
-    pub async fn commit_credential_change(&self, txn: DatabaseTransaction) -> Result<(), DbErr> {
-        if self.db.postgres().is_some() {
-            txn.execute_unprepared(&format!("NOTIFY {CHANGES_CHANNEL}"))
-                .await?;
+    pub fn credentials(&self) -> CredentialDeps<'_> {
+        CredentialDeps {
+            db: &self.db,
+            clock: self.clock.as_ref(),
+            keys: &self.keys,
+            settings: &self.settings,
+            inspections: &self.inspections,
+            usage: &self.usage,
+            changes: &self.changes,
+            hasher: &self.hasher,
+            logins: &self.logins,
         }
-        txn.commit().await?;
-        self.forget_credentials();
-        Ok(())
     }
 
-    /// Clears every credential cache of this node.
-    pub fn forget_credentials(&self) {
-        self.inspections.invalidate_all();
-        self.clients.invalidate_all();
+    pub fn oauth(&self) -> OAuthDeps<'_> {
+        OAuthDeps {
+            credentials: self.credentials(),
+            clients: &self.clients,
+            client_auth_limiter: &self.client_auth_limiter,
+            introspection_limiter: &self.introspection_limiter,
+            reports_limiter: &self.reports_limiter,
+        }
+    }
+
+    pub fn accounts(&self) -> AccountDeps<'_> {
+        AccountDeps {
+            credentials: self.credentials(),
+            reports_limiter: &self.reports_limiter,
+        }
+    }
+
+    /// Forgets what another node announced it changed.
+    pub fn forget_announced_changes(&self) {
+        self.changes.forget(&[Change::Everything]);
     }
 
     /// The credential caches answer until `until` (PostgreSQL: extended by every

@@ -8,21 +8,18 @@ use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::sessions::user_ref;
-use super::usage::{self, UsedCredential};
-use super::{delegation, validate_name};
-use crate::domain::Permission;
+use super::changes::Change;
+use super::delegation::{self, grantable_scopes, owner_id};
+use super::user_bound::{self, UserBound};
+use super::{validate_name, AuthnError, Credential, CredentialDeps, Revoked, Revoker};
 use crate::domain::{
-    CredentialKind, CredentialRef, CredentialStatus, Environment, Principal, PrincipalKind,
-    ScopeSet,
+    CredentialKind, CredentialRef, CredentialStatus, Environment, Inspection, Permission,
+    Principal, PrincipalKind, ScopeSet,
 };
-use crate::domain::{Inspection, TokenType};
 use crate::error::AppError;
 use crate::secret::{OpaqueSecret, SecretKind};
-use crate::state::AppState;
 use crate::store::api_keys::{self, NewApiKey};
 use crate::store::audit::{self, AuditEvent, Outcome};
-use crate::store::owned::{self, Owned};
 use crate::store::Page;
 
 /// Default time the old key keeps working after a rotation.
@@ -60,41 +57,6 @@ pub fn environment_of(key: &ApiKey) -> Result<Environment, AppError> {
 
 pub fn status(key: &ApiKey, now: DateTime<Utc>) -> CredentialStatus {
     CredentialStatus::at(key.revoked_at, key.expires_at, now)
-}
-
-/// The scopes a new credential minted by `caller` may carry: never more than the caller has.
-pub fn grantable_scopes(
-    caller: &Principal,
-    requested: Option<ScopeSet>,
-) -> Result<Option<ScopeSet>, AppError> {
-    match requested {
-        Some(requested) => {
-            if let Some(missing) = requested.first_missing_from(&caller.scopes) {
-                return Err(AppError::validation(
-                    "scopes",
-                    format!("`{missing}` is not a permission you hold"),
-                ));
-            }
-            Ok(Some(requested))
-        }
-        // A user's own session may mint keys that follow the user's permissions;
-        // any narrower credential passes its own scopes on, frozen.
-        None if matches!(
-            caller.credential.kind,
-            CredentialKind::UserAccessToken | CredentialKind::BrowserSession
-        ) =>
-        {
-            Ok(None)
-        }
-        None => Ok(Some(caller.scopes.clone())),
-    }
-}
-
-pub fn owner_id(caller: &Principal) -> Result<Uuid, AppError> {
-    if caller.principal.kind != PrincipalKind::User {
-        return Err(AppError::Forbidden("a user credential".into()));
-    }
-    Uuid::parse_str(&caller.principal.id).map_err(|_| AppError::Unauthenticated)
 }
 
 async fn insert_key(
@@ -147,13 +109,13 @@ pub async fn issue_default_key(
 }
 
 pub async fn create(
-    state: &AppState,
+    deps: &CredentialDeps<'_>,
     caller: &Principal,
     key: NewKey,
 ) -> Result<(ApiKey, OpaqueSecret), AppError> {
     caller.require(Permission::ApiKeysWrite)?;
     let user_id = owner_id(caller)?;
-    let now = state.clock.now();
+    let now = deps.clock.now();
     validate_name(&key.name)?;
     if key.expires_at.is_some_and(|e| e <= now) {
         return Err(AppError::validation("expires_at", "must be in the future"));
@@ -164,7 +126,7 @@ pub async fn create(
         scopes: grantable_scopes(caller, key.scopes)?,
         ..key
     };
-    let txn = state.db.write().begin().await?;
+    let txn = deps.db.write().begin().await?;
     let (row, secret) = insert_key(&txn, user_id, &key, None, now).await?;
     audit::record(
         &txn,
@@ -194,7 +156,7 @@ async fn visible_key(
 }
 
 pub async fn list(
-    state: &AppState,
+    deps: &CredentialDeps<'_>,
     caller: &Principal,
     user_filter: Option<Uuid>,
     before: Option<Uuid>,
@@ -209,18 +171,22 @@ pub async fn list(
         caller.require(Permission::ApiKeysAdmin)?;
         user_filter
     };
-    Ok(api_keys::list(state.db.read(), user, before, limit).await?)
+    Ok(api_keys::list(deps.db.read(), user, before, limit).await?)
 }
 
-pub async fn get(state: &AppState, caller: &Principal, id: Uuid) -> Result<ApiKey, AppError> {
+pub async fn get(
+    deps: &CredentialDeps<'_>,
+    caller: &Principal,
+    id: Uuid,
+) -> Result<ApiKey, AppError> {
     caller.require(Permission::ApiKeysRead)?;
-    visible_key(caller, id, state.db.read()).await
+    visible_key(caller, id, deps.db.read()).await
 }
 
 /// Issues a successor with the same name, environment and scopes; the old key
 /// keeps working for `grace`, then stops.
 pub async fn rotate(
-    state: &AppState,
+    deps: &CredentialDeps<'_>,
     caller: &Principal,
     id: Uuid,
     grace: Duration,
@@ -232,8 +198,8 @@ pub async fn rotate(
             format!("must be between 0 and {}", MAX_GRACE.num_seconds()),
         ));
     }
-    let now = state.clock.now();
-    let txn = state.db.write().begin().await?;
+    let now = deps.clock.now();
+    let txn = deps.db.write().begin().await?;
     let old = api_keys::find(&txn, id).await?.ok_or(AppError::NotFound)?;
     // Only the owner may rotate: the new secret is theirs to see.
     if !caller.is_user(&old.user_id.to_string()) {
@@ -279,14 +245,22 @@ pub async fn rotate(
         now,
     )
     .await?;
-    state.commit_credential_change(txn).await?;
+    let change = Change::Credential {
+        kind: CredentialKind::ApiKey,
+        id: old.id,
+    };
+    deps.changes.commit(txn, &[change]).await?;
     Ok((row, secret))
 }
 
-pub async fn revoke(state: &AppState, caller: &Principal, id: Uuid) -> Result<(), AppError> {
+pub async fn revoke(
+    deps: &CredentialDeps<'_>,
+    caller: &Principal,
+    id: Uuid,
+) -> Result<(), AppError> {
     caller.require(Permission::ApiKeysWrite)?;
-    let now = state.clock.now();
-    let txn = state.db.write().begin().await?;
+    let now = deps.clock.now();
+    let txn = deps.db.write().begin().await?;
     let key = visible_key(caller, id, &txn).await?;
     delegation::check_environment(caller, environment_of(&key)?)?;
     if api_keys::ROWS.revoke(&txn, key.id, now).await? {
@@ -300,62 +274,90 @@ pub async fn revoke(state: &AppState, caller: &Principal, id: Uuid) -> Result<()
         )
         .await?;
     }
-    state.commit_credential_change(txn).await?;
+    let change = Change::Credential {
+        kind: CredentialKind::ApiKey,
+        id: key.id,
+    };
+    deps.changes.commit(txn, &[change]).await?;
     Ok(())
 }
 
-/// Inspects a presented API key: its owner, effective scopes and metadata, or one uniform refusal.
-pub async fn inspect(
-    state: &AppState,
-    secret: &OpaqueSecret,
-    now: DateTime<Utc>,
-) -> Result<Inspection, AppError> {
-    let Owned {
-        credential: key,
-        owner: user,
-        grants,
-    } = owned::find_by_digest::<entity::api_keys::Entity>(
-        state.db.read(),
-        entity::api_keys::Column::Digest,
-        entity::api_keys::Column::UserId,
-        secret.digest().as_bytes(),
-    )
-    .await?
-    .filter(|o| status(&o.credential, now) == CredentialStatus::Active && !o.owner.disabled)
-    .ok_or(AppError::Unauthenticated)?;
-    let scopes = match key.scopes.as_deref() {
-        Some(own) => ScopeSet::parse_delimited(own)
-            .map_err(|_| AppError::Unauthenticated)?
-            .intersection(&grants.permissions),
-        None => grants.permissions,
-    };
-    usage::record_use(
-        state,
-        UsedCredential::ApiKey(key.id),
-        key.user_id,
-        key.last_used_at.is_none(),
-        now,
-    )
-    .await?;
-    Ok(Inspection {
-        principal: Principal {
-            principal: user_ref(&user),
-            credential: CredentialRef {
+/// API keys as a credential kind.
+pub struct ApiKeys;
+
+impl UserBound for ApiKeys {
+    type Entity = entity::api_keys::Entity;
+    type Row = ApiKey;
+    const DIGEST: entity::api_keys::Column = entity::api_keys::Column::Digest;
+    const USER_ID: entity::api_keys::Column = entity::api_keys::Column::UserId;
+
+    fn id(key: &ApiKey) -> Uuid {
+        key.id
+    }
+
+    fn status(key: &ApiKey, now: DateTime<Utc>) -> CredentialStatus {
+        status(key, now)
+    }
+
+    fn own_scopes(key: &ApiKey) -> Option<&str> {
+        key.scopes.as_deref()
+    }
+
+    fn credential(key: &ApiKey) -> Result<CredentialRef, AuthnError> {
+        Ok(CredentialRef {
+            kind: CredentialKind::ApiKey,
+            id: key.id.to_string(),
+            environment: Some(
+                environment_of(key).map_err(|e| AuthnError::Unexpected(anyhow::anyhow!(e)))?,
+            ),
+            expires_at: key.expires_at,
+            follows_principal: key.scopes.is_none(),
+        })
+    }
+
+    fn created_at(key: &ApiKey) -> DateTime<Utc> {
+        key.created_at
+    }
+
+    fn first_use(key: &ApiKey) -> Option<bool> {
+        Some(key.last_used_at.is_none())
+    }
+}
+
+impl Credential for ApiKeys {
+    async fn inspect(
+        deps: &CredentialDeps<'_>,
+        secret: &OpaqueSecret,
+        now: DateTime<Utc>,
+    ) -> Result<Inspection, AuthnError> {
+        user_bound::inspect::<Self>(deps, secret, now).await
+    }
+
+    async fn revoke(
+        db: &impl ConnectionTrait,
+        secret: &OpaqueSecret,
+        by: Revoker<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Revoked>, AuthnError> {
+        let Some(key) = api_keys::find_by_digest(db, secret.digest().as_bytes()).await? else {
+            return Ok(None);
+        };
+        if let Revoker::Owner(caller) = by {
+            let environment =
+                environment_of(&key).map_err(|e| AuthnError::Unexpected(anyhow::anyhow!(e)))?;
+            if !caller.owns(PrincipalKind::User, &key.user_id.to_string(), environment) {
+                return Ok(None);
+            }
+        }
+        let revoked = api_keys::ROWS.revoke(db, key.id, now).await?;
+        Ok(revoked.then(|| Revoked {
+            kind: CredentialKind::ApiKey,
+            id: key.id.to_string(),
+            owner: Some(key.user_id.to_string()),
+            change: Change::Credential {
                 kind: CredentialKind::ApiKey,
-                id: key.id.to_string(),
-                environment: Some(environment_of(&key)?),
-                expires_at: key.expires_at,
-                follows_principal: key.scopes.is_none(),
+                id: key.id,
             },
-            scopes,
-            roles: grants.roles,
-        },
-        token_type: TokenType::ApiKey,
-        expires_at: key.expires_at,
-        issued_at: Some(key.created_at),
-        not_before: None,
-        jti: None,
-        audience: None,
-        client_id: None,
-    })
+        }))
+    }
 }

@@ -6,14 +6,16 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{CredentialKind, Environment, Principal, ScopeSet};
+use uuid::Uuid;
+
+use crate::domain::{CredentialKind, Environment, Principal, PrincipalKind, ScopeSet};
 use crate::error::AppError;
 
 /// A test credential may act on test credentials only: it cannot create,
 /// rotate, revoke or change live credentials, nor the accounts and roles that
 /// give them their power.
 pub fn check_environment(caller: &Principal, target: Environment) -> Result<(), AppError> {
-    if caller.credential.environment == Some(Environment::Test) && target == Environment::Live {
+    if !caller.may_act_on(target) {
         return Err(AppError::ExceedsCaller(
             "a test credential cannot create, rotate, revoke or change live credentials, \
              accounts or roles"
@@ -72,6 +74,41 @@ pub fn check_reissue(caller: &Principal, scopes: Option<&ScopeSet>) -> Result<()
         },
         None => Ok(()),
     }
+}
+
+/// The scopes a new credential minted by `caller` may carry: never more than the caller has.
+pub fn grantable_scopes(
+    caller: &Principal,
+    requested: Option<ScopeSet>,
+) -> Result<Option<ScopeSet>, AppError> {
+    match requested {
+        Some(requested) => {
+            if let Some(missing) = requested.first_missing_from(&caller.scopes) {
+                return Err(AppError::validation(
+                    "scopes",
+                    format!("`{missing}` is not a permission you hold"),
+                ));
+            }
+            Ok(Some(requested))
+        }
+        // A user's own session may mint keys that follow the user's permissions;
+        // any narrower credential passes its own scopes on, frozen.
+        None if matches!(
+            caller.credential.kind,
+            CredentialKind::UserAccessToken | CredentialKind::BrowserSession
+        ) =>
+        {
+            Ok(None)
+        }
+        None => Ok(Some(caller.scopes.clone())),
+    }
+}
+
+pub fn owner_id(caller: &Principal) -> Result<Uuid, AppError> {
+    if caller.principal.kind != PrincipalKind::User {
+        return Err(AppError::Forbidden("a user credential".into()));
+    }
+    Uuid::parse_str(&caller.principal.id).map_err(|_| AppError::Unauthenticated)
 }
 
 #[cfg(test)]

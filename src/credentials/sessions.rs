@@ -10,15 +10,16 @@ use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::json;
 use uuid::Uuid;
 
+use super::access_tokens::FIRST_PARTY_CLIENT_ID;
+use super::changes::Change;
+use super::CredentialDeps;
+use crate::config::Settings;
 use crate::domain::{
-    CredentialKind, CredentialRef, Password, Principal, PrincipalKind, PrincipalRef, Username,
+    Audience, CredentialKind, Password, Principal, PrincipalKind, PrincipalRef, Username,
 };
-use crate::domain::{Inspection, TokenType};
 use crate::error::AppError;
-use crate::oauth::jwt::{self, AccessTokenClaims, Audience};
-use crate::oauth::FIRST_PARTY_CLIENT_ID;
+use crate::keys::jwt::{self, AccessTokenClaims};
 use crate::secret::{OpaqueSecret, SecretKind};
-use crate::state::AppState;
 use crate::store::audit::{self, AuditEvent, Outcome};
 use crate::store::{browser_sessions, refresh_tokens, users};
 
@@ -40,7 +41,7 @@ pub fn user_ref(user: &entity::users::Model) -> PrincipalRef {
 /// for unknown users; failures are audited. The user, if the password is right
 /// and the account enabled.
 pub async fn check_password(
-    state: &AppState,
+    deps: &CredentialDeps<'_>,
     username: &str,
     password: Password,
     source_ip: Option<&str>,
@@ -48,8 +49,7 @@ pub async fn check_password(
 ) -> Result<entity::users::Model, AppError> {
     // Budgets are per account (its comparison form, so `Alice` and `alice` share one).
     let account = Username::key_of(username).unwrap_or_else(|| username.to_owned());
-    state
-        .logins
+    deps.logins
         .admit(&account, source_ip, now)
         .map_err(|wait| AppError::TooManyRequests {
             retry_after: wait.num_seconds().max(1) as u64,
@@ -59,14 +59,14 @@ pub async fn check_password(
     // of a user lookup as well, which under a flood cost more than a core, and
     // held briefly so that clients retrying at once cannot spin
     // (BENCHMARKS.md, overload at 16 × cores).
-    let queued = state.hasher.reserve_or_pause().await?;
-    let db = state.db.read();
+    let queued = deps.hasher.reserve_or_pause().await?;
+    let db = deps.db.read();
     // No valid username holds a NUL (and PostgreSQL refuses one in text): unknown user.
     let user = match username.contains('\0') {
         true => None,
         false => users::find_by_username(db, username).await?,
     };
-    let verified = state
+    let verified = deps
         .hasher
         .verify_reserved(
             queued,
@@ -76,18 +76,18 @@ pub async fn check_password(
         .await?;
     match user {
         Some(user) if verified && !user.disabled => {
-            state.logins.succeeded(&account, source_ip);
+            deps.logins.succeeded(&account, source_ip);
             Ok(user)
         }
         other => {
-            state.logins.failed(&account, source_ip, now);
+            deps.logins.failed(&account, source_ip, now);
             let mut event = AuditEvent::new("user.login", Outcome::Failure)
                 .source_ip(source_ip.map(str::to_owned))
                 .details(json!({ "username": username }));
             if let Some(user) = &other {
                 event = event.target("user", user.id.to_string());
             }
-            audit::record(state.db.write(), event, now).await?;
+            audit::record(deps.db.write(), event, now).await?;
             Err(AppError::Unauthenticated)
         }
     }
@@ -95,16 +95,16 @@ pub async fn check_password(
 
 /// Checks the password and opens a new session.
 pub async fn login(
-    state: &AppState,
+    deps: &CredentialDeps<'_>,
     username: &str,
     password: Password,
     source_ip: Option<String>,
 ) -> Result<TokenPair, AppError> {
-    let now = state.clock.now();
-    let user = check_password(state, username, password, source_ip.as_deref(), now).await?;
-    let txn = state.db.write().begin().await?;
+    let now = deps.clock.now();
+    let user = check_password(deps, username, password, source_ip.as_deref(), now).await?;
+    let txn = deps.db.write().begin().await?;
     let family = refresh_tokens::create_family(&txn, user.id, now).await?;
-    let pair = issue_pair(state, &txn, &user, (family, now), now).await?;
+    let pair = issue_pair(deps, &txn, &user, (family, now), now).await?;
     let actor = user_ref(&user);
     audit::record(
         &txn,
@@ -121,22 +121,22 @@ pub async fn login(
 
 /// When a session that began at `started` ends, however often it is refreshed
 /// (ASVS 10.4.8: an absolute lifetime; `TRIDENT_SESSION_MAX_LIFETIME`).
-pub fn session_end(state: &AppState, started: DateTime<Utc>) -> DateTime<Utc> {
-    let max = Duration::from_std(state.settings.session_max_lifetime).unwrap_or(Duration::days(30));
+pub fn session_end(settings: &Settings, started: DateTime<Utc>) -> DateTime<Utc> {
+    let max = Duration::from_std(settings.session_max_lifetime).unwrap_or(Duration::days(30));
     started + max
 }
 
 /// Whether a refresh-token family (a login session) still stands.
 pub fn session_alive(
-    state: &AppState,
+    settings: &Settings,
     family: &entity::refresh_token_families::Model,
     now: DateTime<Utc>,
 ) -> bool {
-    family.revoked_at.is_none() && session_end(state, family.created_at) > now
+    family.revoked_at.is_none() && session_end(settings, family.created_at) > now
 }
 
 async fn issue_pair(
-    state: &AppState,
+    deps: &CredentialDeps<'_>,
     db: &impl ConnectionTrait,
     user: &entity::users::Model,
     (family, started): (Uuid, DateTime<Utc>),
@@ -144,20 +144,20 @@ async fn issue_pair(
 ) -> Result<TokenPair, AppError> {
     let refresh = OpaqueSecret::generate(SecretKind::RefreshToken);
     let refresh_ttl =
-        Duration::from_std(state.settings.refresh_token_ttl).map_err(anyhow::Error::from)?;
+        Duration::from_std(deps.settings.refresh_token_ttl).map_err(anyhow::Error::from)?;
     // Nothing the session issues outlives it.
-    let ends = session_end(state, started);
+    let ends = session_end(deps.settings, started);
     let refresh_expires = (now + refresh_ttl).min(ends);
     refresh_tokens::insert_token(db, family, &refresh.digest(), now, refresh_expires).await?;
     let grants = users::grants(db, user.id).await?;
     let access_ttl =
-        Duration::from_std(state.settings.access_token_ttl).map_err(anyhow::Error::from)?;
+        Duration::from_std(deps.settings.access_token_ttl).map_err(anyhow::Error::from)?;
     let access_expires = (now + access_ttl).min(ends);
     let ttl = (access_expires - now).num_seconds().max(0) as u64;
     let claims = AccessTokenClaims {
-        iss: state.settings.issuer.clone(),
+        iss: deps.settings.issuer.clone(),
         sub: user.id.to_string(),
-        aud: Audience::One(state.settings.issuer.clone()),
+        aud: Audience::One(deps.settings.issuer.clone()),
         exp: access_expires.timestamp(),
         iat: now.timestamp(),
         nbf: None,
@@ -170,7 +170,7 @@ async fn issue_pair(
         gen: None,
     };
     Ok(TokenPair {
-        access_token: jwt::sign(&state.keys, &claims)?,
+        access_token: jwt::sign(deps.keys, &claims)?,
         refresh_token: refresh,
         expires_in: ttl,
     })
@@ -178,19 +178,19 @@ async fn issue_pair(
 
 /// Spends a refresh token for a new pair.
 pub async fn refresh(
-    state: &AppState,
+    deps: &CredentialDeps<'_>,
     presented: &str,
     source_ip: Option<String>,
 ) -> Result<TokenPair, AppError> {
-    let now = state.clock.now();
+    let now = deps.clock.now();
     let token = OpaqueSecret::parse(presented)
         .filter(|t| t.kind() == SecretKind::RefreshToken)
         .ok_or(AppError::Unauthenticated)?;
-    let txn = state.db.write().begin().await?;
+    let txn = deps.db.write().begin().await?;
     let Some((row, family)) = refresh_tokens::find_by_digest(&txn, &token.digest()).await? else {
         return Err(AppError::Unauthenticated);
     };
-    if !session_alive(state, &family, now) || row.expires_at <= now {
+    if !session_alive(deps.settings, &family, now) || row.expires_at <= now {
         return Err(AppError::Unauthenticated);
     }
     if row.used_at.is_some() || !refresh_tokens::claim(&txn, row.id, now).await? {
@@ -204,7 +204,11 @@ pub async fn refresh(
             now,
         )
         .await?;
-        state.commit_credential_change(txn).await?;
+        let change = Change::Credential {
+            kind: CredentialKind::RefreshToken,
+            id: family.id,
+        };
+        deps.changes.commit(txn, &[change]).await?;
         return Err(AppError::Unauthenticated);
     }
     let user = users::find(&txn, family.user_id)
@@ -213,21 +217,21 @@ pub async fn refresh(
     let Some(user) = user else {
         return Err(AppError::Unauthenticated);
     };
-    let pair = issue_pair(state, &txn, &user, (family.id, family.created_at), now).await?;
+    let pair = issue_pair(deps, &txn, &user, (family.id, family.created_at), now).await?;
     // Only the spent refresh token changed, and refresh tokens are never cached.
     txn.commit().await?;
     Ok(pair)
 }
 
 /// Ends the session the refresh token belongs to. Unknown tokens are ignored (RFC 7009 §2.2).
-pub async fn logout(state: &AppState, presented: &str) -> Result<(), AppError> {
-    let now = state.clock.now();
+pub async fn logout(deps: &CredentialDeps<'_>, presented: &str) -> Result<(), AppError> {
+    let now = deps.clock.now();
     let Some(token) =
         OpaqueSecret::parse(presented).filter(|t| t.kind() == SecretKind::RefreshToken)
     else {
         return Ok(());
     };
-    let txn = state.db.write().begin().await?;
+    let txn = deps.db.write().begin().await?;
     if let Some((_, family)) = refresh_tokens::find_by_digest(&txn, &token.digest()).await? {
         if refresh_tokens::revoke_family(&txn, family.id, "logout", now).await? {
             audit::record(
@@ -237,7 +241,11 @@ pub async fn logout(state: &AppState, presented: &str) -> Result<(), AppError> {
                 now,
             )
             .await?;
-            state.commit_credential_change(txn).await?;
+            let change = Change::Credential {
+                kind: CredentialKind::RefreshToken,
+                id: family.id,
+            };
+            deps.changes.commit(txn, &[change]).await?;
         }
     }
     Ok(())
@@ -245,12 +253,12 @@ pub async fn logout(state: &AppState, presented: &str) -> Result<(), AppError> {
 
 /// Ends every session of the user: refresh tokens, the access tokens of those
 /// sessions, and every signed-in browser.
-pub async fn logout_all(state: &AppState, caller: &Principal) -> Result<u64, AppError> {
+pub async fn logout_all(deps: &CredentialDeps<'_>, caller: &Principal) -> Result<u64, AppError> {
     super::delegation::check_live(caller)?;
     let user = &caller.principal;
-    let now = state.clock.now();
+    let now = deps.clock.now();
     let id = Uuid::parse_str(&user.id).map_err(|_| AppError::NotFound)?;
-    let txn = state.db.write().begin().await?;
+    let txn = deps.db.write().begin().await?;
     let revoked = refresh_tokens::revoke_all_for_user(&txn, id, "logout_all", now).await?
         + browser_sessions::delete_for_user(&txn, id).await?;
     audit::record(
@@ -262,48 +270,6 @@ pub async fn logout_all(state: &AppState, caller: &Principal) -> Result<u64, App
         now,
     )
     .await?;
-    state.commit_credential_change(txn).await?;
+    deps.changes.commit(txn, &[Change::User(id)]).await?;
     Ok(revoked)
-}
-
-/// Inspects a refresh token for introspection: active while unspent, unexpired,
-/// its session alive and its user enabled.
-pub async fn inspect_refresh_token(
-    state: &AppState,
-    token: &OpaqueSecret,
-    now: DateTime<Utc>,
-) -> Result<Inspection, AppError> {
-    let db = state.db.read();
-    let (row, family) = refresh_tokens::find_by_digest(db, &token.digest())
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
-    if !session_alive(state, &family, now) || row.used_at.is_some() || row.expires_at <= now {
-        return Err(AppError::Unauthenticated);
-    }
-    let user = users::find(db, family.user_id)
-        .await?
-        .filter(|u| !u.disabled)
-        .ok_or(AppError::Unauthenticated)?;
-    let grants = users::grants(db, user.id).await?;
-    Ok(Inspection {
-        principal: Principal {
-            principal: user_ref(&user),
-            credential: CredentialRef {
-                kind: CredentialKind::RefreshToken,
-                id: row.id.to_string(),
-                environment: None,
-                expires_at: Some(row.expires_at),
-                follows_principal: true,
-            },
-            scopes: grants.permissions,
-            roles: grants.roles,
-        },
-        token_type: TokenType::RefreshToken,
-        expires_at: Some(row.expires_at),
-        issued_at: Some(row.created_at),
-        not_before: None,
-        jti: None,
-        audience: None,
-        client_id: Some(FIRST_PARTY_CLIENT_ID.to_owned()),
-    })
 }

@@ -13,27 +13,21 @@ use uuid::Uuid;
 
 use serde_json::json;
 
-use crate::error::AppError;
-use crate::state::AppState;
+use super::CredentialDeps;
+use crate::domain::CredentialId;
 use crate::store::audit::{self, AuditEvent, Outcome};
-use crate::store::{api_keys, personal_access_tokens, StoreError};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum UsedCredential {
-    ApiKey(Uuid),
-    Pat(Uuid),
-}
+use crate::store::{credential_rows, StoreError};
 
 #[derive(Default)]
 pub struct UsageTracker {
-    pending: Mutex<HashMap<UsedCredential, DateTime<Utc>>>,
+    pending: Mutex<HashMap<CredentialId, DateTime<Utc>>>,
     /// First uses that could not be written yet, with the owner and the time.
-    first_uses: Mutex<HashMap<UsedCredential, (Uuid, DateTime<Utc>)>>,
+    first_uses: Mutex<HashMap<CredentialId, (Uuid, DateTime<Utc>)>>,
 }
 
 fn merge_latest(
-    map: &mut HashMap<UsedCredential, DateTime<Utc>>,
-    key: UsedCredential,
+    map: &mut HashMap<CredentialId, DateTime<Utc>>,
+    key: CredentialId,
     at: DateTime<Utc>,
 ) {
     let entry = map.entry(key).or_insert(at);
@@ -41,12 +35,12 @@ fn merge_latest(
 }
 
 impl UsageTracker {
-    pub fn record(&self, credential: UsedCredential, at: DateTime<Utc>) {
+    pub fn record(&self, credential: CredentialId, at: DateTime<Utc>) {
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
         merge_latest(&mut pending, credential, at);
     }
 
-    fn defer_first_use(&self, credential: UsedCredential, owner: Uuid, at: DateTime<Utc>) {
+    fn defer_first_use(&self, credential: CredentialId, owner: Uuid, at: DateTime<Utc>) {
         let mut first = self.first_uses.lock().unwrap_or_else(|p| p.into_inner());
         first.entry(credential).or_insert((owner, at));
     }
@@ -73,11 +67,7 @@ impl UsageTracker {
             pending.drain().collect()
         };
         for (i, (credential, at)) in batch.iter().enumerate() {
-            let touched = match credential {
-                UsedCredential::ApiKey(id) => api_keys::ROWS.touch(db, *id, *at).await,
-                UsedCredential::Pat(id) => personal_access_tokens::ROWS.touch(db, *id, *at).await,
-            };
-            if let Err(e) = touched {
+            if let Err(e) = credential_rows::touch(db, *credential, *at).await {
                 let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
                 for (credential, at) in &batch[i..] {
                     merge_latest(&mut pending, *credential, *at);
@@ -93,23 +83,23 @@ impl UsageTracker {
 /// Records a use of `credential` (owned by `owner`): the first one is written and
 /// audited at once, later ones wait in memory for the next batch.
 pub async fn record_use(
-    state: &AppState,
-    credential: UsedCredential,
+    deps: &CredentialDeps<'_>,
+    credential: CredentialId,
     owner: Uuid,
     first: bool,
     now: DateTime<Utc>,
-) -> Result<(), AppError> {
+) -> Result<(), StoreError> {
     if !first {
-        state.usage.record(credential, now);
+        deps.usage.record(credential, now);
         return Ok(());
     }
-    match write_first_use(state.db.write(), credential, owner, now).await {
+    match write_first_use(deps.db.write(), credential, owner, now).await {
         Err(e) if e.retry_after().is_some() => {
             tracing::warn!(error = %e, "first use not written yet; deferred to the next batch");
-            state.usage.defer_first_use(credential, owner, now);
+            deps.usage.defer_first_use(credential, owner, now);
             Ok(())
         }
-        other => Ok(other?),
+        other => other,
     }
 }
 
@@ -117,34 +107,21 @@ pub async fn record_use(
 /// batch gets there first.
 async fn write_first_use(
     db: &DatabaseConnection,
-    credential: UsedCredential,
+    credential: CredentialId,
     owner: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let txn = db.begin().await?;
-    let db = &txn;
-    let (claimed, action, kind, id) = match credential {
-        UsedCredential::ApiKey(id) => (
-            api_keys::ROWS.mark_first_use(db, id, now).await?,
-            "api_key.first_use",
-            "api_key",
-            id,
-        ),
-        UsedCredential::Pat(id) => (
-            personal_access_tokens::ROWS
-                .mark_first_use(db, id, now)
-                .await?,
-            "pat.first_use",
-            "personal_access_token",
-            id,
-        ),
-    };
-    if claimed {
+    if credential_rows::mark_first_use(&txn, credential, now).await? {
+        let kind = credential.kind;
         audit::record(
-            db,
-            AuditEvent::new(action, Outcome::Success)
-                .target(kind, id.to_string())
-                .details(json!({ "user_id": owner })),
+            &txn,
+            AuditEvent::new(
+                format!("{}.first_use", kind.audit_action_prefix()),
+                Outcome::Success,
+            )
+            .target(kind.audit_target(), credential.id.to_string())
+            .details(json!({ "user_id": owner })),
             now,
         )
         .await?;

@@ -22,7 +22,8 @@ impl Audience {
     }
 }
 
-/// RFC 7662 `token_type` values.
+/// RFC 7662 `token_type` values: how [`CredentialKind::token_type`](super::CredentialKind::token_type)
+/// names each kind on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenType {
@@ -30,6 +31,8 @@ pub enum TokenType {
     PersonalAccessToken,
     AccessToken,
     RefreshToken,
+    /// A client's secret: it authenticates the client, and is never a token.
+    ClientSecret,
     /// A web UI session: Trident's own, never active at introspection.
     BrowserSession,
 }
@@ -38,7 +41,6 @@ pub enum TokenType {
 #[derive(Debug, Clone)]
 pub struct Inspection {
     pub principal: Principal,
-    pub token_type: TokenType,
     pub expires_at: Option<DateTime<Utc>>,
     pub issued_at: Option<DateTime<Utc>>,
     pub not_before: Option<DateTime<Utc>>,
@@ -46,4 +48,11 @@ pub struct Inspection {
     pub audience: Option<Audience>,
     /// The OAuth client the token was issued to (JWTs and refresh tokens).
     pub client_id: Option<String>,
+}
+
+impl Inspection {
+    /// The kind of the credential inspected.
+    pub fn kind(&self) -> super::CredentialKind {
+        self.principal.credential.kind
+    }
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{MissingPermission, Permission, ScopeSet};
+use super::{CredentialKind, MissingPermission, Permission, ScopeSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -19,26 +19,6 @@ pub struct PrincipalRef {
     pub kind: PrincipalKind,
     pub id: String,
     pub name: String,
-}
-
-/// The kinds of credential Trident accepts on its API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CredentialKind {
-    /// `Authorization: Api-Key …` or `X-API-Key`.
-    ApiKey,
-    /// A personal access token minted by a user.
-    PersonalAccessToken,
-    /// A user's session access JWT from `/api/v1/auth/token`.
-    UserAccessToken,
-    /// An M2M access JWT from the client-credentials grant.
-    ClientAccessToken,
-    /// A user's refresh token (seen only by introspection).
-    RefreshToken,
-    /// A client authenticated with its secret (at the OAuth endpoints).
-    ClientSecret,
-    /// A user signed in to the web UI (the session cookie).
-    BrowserSession,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -110,6 +90,18 @@ impl Principal {
         } else {
             Err(MissingPermission(permission))
         }
+    }
+
+    /// A test credential may act on test credentials only; anything else on either.
+    pub fn may_act_on(&self, environment: Environment) -> bool {
+        !(self.credential.environment == Some(Environment::Test)
+            && environment == Environment::Live)
+    }
+
+    /// Whether a credential of principal `id` (of `kind`) in `environment` is
+    /// this caller's to revoke (RFC 7009): its own, within its environment.
+    pub fn owns(&self, kind: PrincipalKind, id: &str, environment: Environment) -> bool {
+        self.principal.kind == kind && self.principal.id == id && self.may_act_on(environment)
     }
 
     pub fn is_user(&self, user_id: &str) -> bool {

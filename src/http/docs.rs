@@ -3,9 +3,10 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{
-    api_keys, audit, auth, clients, leaked, me, oauth, ops, pats, roles, users, well_known,
+use super::api::{
+    api_keys, audit, auth, clients, leaked, me, personal_access_tokens as pats, roles, users,
 };
+use super::{oauth, ops, well_known};
 
 #[derive(OpenApi)]
 #[openapi(

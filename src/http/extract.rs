@@ -6,56 +6,40 @@
 //! CSRF token in `X-CSRF-Token`, because a browser sends cookies on its own.
 
 use actix_web::dev::Payload;
-use actix_web::http::header::{HeaderMap, AUTHORIZATION};
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
 use super::browser::{is_same_origin, CookieNames};
-use crate::authn::{self, PresentedCredential};
+use super::credential_header::{presented_caller, HeaderError};
+use crate::credentials::inspect;
+use crate::credentials::presented::PresentedCaller;
+use crate::credentials::PresentedCredential;
 use crate::domain::Principal;
 use crate::error::AppError;
 use crate::secret::csrf::verify_csrf;
 use crate::secret::SecretKind;
 use crate::state::AppState;
 
-const X_API_KEY: &str = "x-api-key";
 /// The CSRF token a cookie-authenticated API call carries (the UI pages hold it).
 pub const X_CSRF_TOKEN: &str = "x-csrf-token";
 
-/// Finds the one credential a request's headers present, without I/O; `None`
-/// when they present none.
-fn presented(headers: &HeaderMap) -> Result<Option<PresentedCredential>, AppError> {
-    let mut authorization = headers.get_all(AUTHORIZATION);
-    let mut api_key = headers.get_all(X_API_KEY);
-    let first = authorization.next();
-    let key = api_key.next();
-    if authorization.next().is_some()
-        || api_key.next().is_some()
-        || (first.is_some() && key.is_some())
-    {
-        return Err(AppError::BadRequest(
-            "present exactly one credential".into(),
-        ));
-    }
-    let (scheme, token) = match (first, key) {
-        (Some(value), None) => {
-            let value = value.to_str().map_err(|_| AppError::Unauthenticated)?;
-            let (scheme, token) = value.split_once(' ').ok_or(AppError::Unauthenticated)?;
-            (scheme, token.trim())
+/// The one credential a request's headers present, without I/O; `None` when
+/// they present none.
+fn presented(req: &HttpRequest) -> Result<Option<PresentedCredential>, AppError> {
+    let token = match presented_caller(req.headers()) {
+        Ok(PresentedCaller::Nothing) => return Ok(None),
+        Ok(PresentedCaller::Bearer(token)) => token,
+        // The credential's own format says what it is; the scheme only has to be one we speak.
+        Ok(PresentedCaller::Basic(_) | PresentedCaller::Unsupported) => {
+            return Err(AppError::Unauthenticated)
         }
-        (None, Some(value)) => (
-            "api-key",
-            value
-                .to_str()
-                .map_err(|_| AppError::Unauthenticated)?
-                .trim(),
-        ),
-        _ => return Ok(None),
+        Err(HeaderError::SeveralAuthorizations | HeaderError::SeveralCredentials) => {
+            return Err(AppError::BadRequest(
+                "present exactly one credential".into(),
+            ))
+        }
+        Err(HeaderError::NotText { .. }) => return Err(AppError::Unauthenticated),
     };
-    // The credential's own format says what it is; the scheme only has to be one we speak.
-    if !(scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("api-key")) {
-        return Err(AppError::Unauthenticated);
-    }
     match PresentedCredential::recognize(token) {
         // A session secret belongs in its cookie only.
         Some(PresentedCredential::Opaque(s)) if s.kind() == SecretKind::BrowserSession => {
@@ -95,7 +79,7 @@ impl FromRequest for Principal {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let credential = match (presented(req.headers()), &state) {
+        let credential = match (presented(req), &state) {
             (Ok(None), Some(state)) => session_cookie(req, state),
             (Ok(Some(credential)), _) => Ok(credential),
             (Ok(None), None) => Err(AppError::Unauthenticated),
@@ -104,7 +88,7 @@ impl FromRequest for Principal {
         Box::pin(async move {
             let state =
                 state.ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("AppState missing")))?;
-            authn::resolve(&state, credential?).await
+            Ok(inspect::resolve(&state.credentials(), credential?).await?)
         })
     }
 }

@@ -11,8 +11,8 @@ use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
 
-use super::error::problem;
 use super::fallback::wants_page;
+use super::problem::problem;
 use super::ui::UiError;
 use crate::state::AppState;
 

@@ -1,24 +1,19 @@
 //! The HTTP surface: thin handlers, extractors, error rendering, middleware.
 
-pub mod api_keys;
-pub mod audit;
-pub mod auth;
+pub mod api;
+pub mod body;
 pub mod browser;
-pub mod clients;
+pub mod credential_header;
 pub mod docs;
-pub mod error;
 pub mod extract;
 pub mod fallback;
-pub mod leaked;
-pub mod me;
 pub mod middleware;
 pub mod oauth;
+pub mod oauth_error;
 pub mod ops;
 pub mod pagination;
-pub mod pats;
-pub mod roles;
+pub mod problem;
 pub mod ui;
-pub mod users;
 pub mod well_known;
 
 use actix_web::http::header::{CacheControl, CacheDirective};

@@ -1,6 +1,8 @@
-//! Signing keys: generation, encryption at rest, rotation and the JWKS.
+//! Signing keys: generation, encryption at rest, rotation and the JWKS, and
+//! the JWTs they sign and verify.
 
 mod algorithm;
+pub mod jwt;
 mod master_key;
 mod ring;
 

@@ -113,22 +113,16 @@ impl From<crate::store::StoreError> for OAuthError {
     }
 }
 
-impl OAuthError {
-    /// A failed client authentication, as RFC 6749 §5.2 reports it.
-    pub fn from_client_auth(
-        err: crate::credentials::clients::ClientAuthError,
-        basic: bool,
-    ) -> Self {
-        use crate::credentials::clients::ClientAuthError;
+/// A caller whose credential does not authenticate is an unknown client.
+impl From<crate::credentials::AuthnError> for OAuthError {
+    fn from(err: crate::credentials::AuthnError) -> Self {
+        use crate::credentials::AuthnError;
         match err {
-            ClientAuthError::Failed => OAuthError::InvalidClient { basic },
-            ClientAuthError::Throttled { retry_after } => {
-                OAuthError::TooManyRequests { retry_after }
-            }
-            ClientAuthError::Unavailable { retry_after } => {
+            AuthnError::Unauthenticated => OAuthError::InvalidClient { basic: false },
+            AuthnError::Unavailable { retry_after } => {
                 OAuthError::TemporarilyUnavailable { retry_after }
             }
-            ClientAuthError::Unexpected(e) => OAuthError::from(e),
+            AuthnError::Unexpected(e) => OAuthError::from(e),
         }
     }
 }

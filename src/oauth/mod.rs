@@ -1,15 +1,17 @@
-//! The protocol side: JWT access tokens (RFC 9068), the token endpoint
-//! (RFC 6749) and server metadata (RFC 8414). No actix here.
+//! The protocol side: the token endpoint (RFC 6749), client authentication,
+//! introspection (RFC 7662), revocation (RFC 7009), leaked-credential reports
+//! and server metadata (RFC 8414). No actix here; every use case takes
+//! [`OAuthDeps`].
 
+pub mod client_authentication;
+mod deps;
 pub mod error;
 pub mod introspection;
-pub mod jwt;
+pub mod leaked;
 pub mod metadata;
+pub mod params;
+pub mod revocation;
 pub mod token;
 
+pub use deps::OAuthDeps;
 pub use error::OAuthError;
-
-/// The `client_id` of tokens Trident issues to its own users through
-/// `/api/v1/auth/token` (RFC 9068 §2.2 requires the claim on every access token).
-/// Registered clients get generated ids with their own prefix, so this cannot collide.
-pub const FIRST_PARTY_CLIENT_ID: &str = "trident";

@@ -20,7 +20,7 @@ pub enum Outcome {
 /// One thing that happened, described without any secret.
 #[derive(Debug, Clone)]
 pub struct AuditEvent {
-    pub action: &'static str,
+    pub action: std::borrow::Cow<'static, str>,
     pub outcome: Outcome,
     pub actor: Option<PrincipalRef>,
     pub target: Option<(&'static str, String)>,
@@ -29,9 +29,9 @@ pub struct AuditEvent {
 }
 
 impl AuditEvent {
-    pub fn new(action: &'static str, outcome: Outcome) -> Self {
+    pub fn new(action: impl Into<std::borrow::Cow<'static, str>>, outcome: Outcome) -> Self {
         Self {
-            action,
+            action: action.into(),
             outcome,
             actor: None,
             target: None,
@@ -84,7 +84,7 @@ pub async fn record(
     Entity::insert(audit_events::ActiveModel {
         id: NotSet,
         occurred_at: Set(now),
-        action: Set(event.action.to_owned()),
+        action: Set(event.action.into_owned()),
         outcome: Set(match event.outcome {
             Outcome::Success => "success".to_owned(),
             Outcome::Failure => "failure".to_owned(),

@@ -75,16 +75,21 @@ struct Outcomes {
     unexpected: Vec<String>,
 }
 
-/// `writers` tasks creating keys (and revoking every third one they made) for `rounds` each.
-async fn write_under_pressure(app: &TestApp, writers: usize, rounds: usize) -> Outcomes {
-    let auth = app.admin_auth().await;
+/// `writers` tasks creating keys as `auth` (and revoking every third one they
+/// made) for `rounds` each.
+async fn write_under_pressure(
+    app: &TestApp,
+    auth: &str,
+    writers: usize,
+    rounds: usize,
+) -> Outcomes {
     let outcomes = Arc::new(Mutex::new(Outcomes::default()));
     let mut tasks = Vec::new();
     for writer in 0..writers {
         let (client, base, auth, outcomes) = (
             app.client.clone(),
             app.address.clone(),
-            auth.clone(),
+            auth.to_owned(),
             outcomes.clone(),
         );
         tasks.push(tokio::spawn(async move {
@@ -204,7 +209,8 @@ async fn a_full_disk_loses_no_acknowledged_write_and_answers_503_until_space_ret
     let app = spawn_app_with(|s| s.database_url = url.clone()).await;
 
     // Fill the disk: writes start failing part way.
-    let full = write_under_pressure(&app, 8, 400).await;
+    let auth = app.admin_auth().await;
+    let full = write_under_pressure(&app, &auth, 8, 400).await;
     assert!(
         full.refused > 0,
         "the file system filled up (created {}, unexpected {:?})",
@@ -230,7 +236,7 @@ async fn a_full_disk_loses_no_acknowledged_write_and_answers_503_until_space_ret
 
     // Space comes back: writes succeed again, and they too are kept.
     fs.grow("64m");
-    let after = write_under_pressure(&app, 8, 20).await;
+    let after = write_under_pressure(&app, &auth, 8, 20).await;
     assert_eq!(after.refused, 0, "writes succeed once there is room");
     assert_eq!(after.created.len(), 160);
     assert_nothing_acknowledged_was_lost(&app, &after, "space returned").await;
@@ -244,6 +250,8 @@ async fn killed_write_connections_lose_no_acknowledged_write() {
         return;
     }
     let app = spawn_app().await;
+    // Signed in before the connections start dying.
+    let auth = app.admin_auth().await;
     let database = app.database_url.rsplit('/').next().unwrap().to_owned();
     let server_url = std::env::var("TRIDENT_TEST_DATABASE_URL").unwrap();
     let killer = tokio::spawn(async move {
@@ -259,7 +267,7 @@ async fn killed_write_connections_lose_no_acknowledged_write() {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     });
-    let outcomes = write_under_pressure(&app, 8, 60).await;
+    let outcomes = write_under_pressure(&app, &auth, 8, 60).await;
     killer.abort();
     assert!(!outcomes.created.is_empty());
     assert_nothing_acknowledged_was_lost(&app, &outcomes, "connections killed").await;
@@ -432,7 +440,7 @@ async fn on_a_full_disk_keys_still_authenticate_and_a_refused_client_is_told_to_
     .await;
     let machine = app.seed_client_as(&fixture.admin, &[]).await;
     // Fill the disk.
-    let full = write_under_pressure(app, 4, 100).await;
+    let full = write_under_pressure(app, &fixture.admin, 4, 100).await;
     assert!(full.refused > 0, "the disk filled up");
 
     // Reading still works: a valid key is valid, although its first use cannot be written yet.

@@ -148,7 +148,7 @@ pub async fn sign_in(
     let password = Password::presented(form.get("password").to_owned());
     let previous = CookieNames::for_settings(&state.settings).session_secret(&req);
     let opened = browser_sessions::sign_in(
-        &state,
+        &state.credentials(),
         &username,
         password,
         source_ip(&req),
@@ -189,7 +189,7 @@ pub async fn sign_out(
 ) -> Result<HttpResponse, UiError> {
     let cookies = CookieNames::for_settings(&state.settings);
     if let Some(secret) = cookies.session_secret(&req) {
-        browser_sessions::sign_out(&state, &secret).await?;
+        browser_sessions::sign_out(&state.credentials(), &secret).await?;
     }
     let mut response = see_other("/login?done=signed-out");
     response
@@ -235,7 +235,9 @@ pub async fn register(
 ) -> Result<HttpResponse, UiError> {
     let username = form.get("username").trim().to_owned();
     let created = match Password::parse(form.get("password").to_owned()) {
-        Ok(password) => accounts::register(&state, &username, password, source_ip(&req)).await,
+        Ok(password) => {
+            accounts::users::register(&state.accounts(), &username, password, source_ip(&req)).await
+        }
         Err(e) => Err(AppError::validation("password", e.0)),
     };
     let created = match created {
@@ -248,8 +250,14 @@ pub async fn register(
     let now = state.clock.now();
     let previous = CookieNames::for_settings(&state.settings).session_secret(&req);
     let user = &created.record.user;
-    let opened =
-        browser_sessions::open(&state, user, source_ip(&req), previous.as_ref(), now).await?;
+    let opened = browser_sessions::open(
+        &state.credentials(),
+        user,
+        source_ip(&req),
+        previous.as_ref(),
+        now,
+    )
+    .await?;
     let response = match created.api_key {
         // The first API key is shown once, right now.
         Some((key, secret)) => {

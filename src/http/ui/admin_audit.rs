@@ -7,10 +7,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 use super::{form_status, render, FieldErrors, Layout, SignedIn, UiError};
+use crate::accounts::audit;
 use crate::domain::Permission;
-use crate::error::AppError;
 use crate::state::AppState;
-use crate::store::audit::{self, AuditFilter};
+use crate::store::audit::AuditFilter;
 
 const PAGE_SIZE: u64 = 100;
 /// The kinds of event the filter offers.
@@ -150,9 +150,8 @@ pub async fn list_audit_events(
             until,
             ..AuditFilter::default()
         };
-        let page = audit::list(state.db.read(), filter, query.cursor, PAGE_SIZE)
-            .await
-            .map_err(AppError::from)?;
+        let caller = &signed_in.principal;
+        let page = audit::list(&state.accounts(), caller, filter, query.cursor, PAGE_SIZE).await?;
         (page.items, page.next_cursor)
     } else {
         (Vec::new(), None)

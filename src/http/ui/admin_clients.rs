@@ -8,15 +8,15 @@ use askama::Template;
 use uuid::Uuid;
 
 use super::{
-    chosen_grace, form_status, ok, render, role_choices, see_other, ticked_roles, until_text, when,
-    when_opt, CheckedForm, ConfirmPage, FieldErrors, Layout, ListQuery, Notice, SecretPage,
-    SignedIn, UiError, DEFAULT_GRACE_SECS, GRACE_CHOICES,
+    chosen_grace, form_status, ok, render, role_choices, see_other, until_text, when, when_opt,
+    CheckedForm, ConfirmPage, FieldErrors, Layout, ListQuery, Notice, SecretPage, SignedIn,
+    UiError, DEFAULT_GRACE_SECS, GRACE_CHOICES,
 };
-use crate::credentials::clients::{self, NewClientInput};
+use crate::accounts::clients::{self, ClientUpdateInput, NewClientInput};
 use crate::domain::Permission;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::store::clients::{ClientChanges, ClientRecord};
+use crate::store::clients::ClientRecord;
 
 const PAGE_SIZE: u64 = 100;
 const NOTICES: &[(&str, &str)] = &[
@@ -118,8 +118,8 @@ async fn clients_page(
     kept: KeptInput<'_>,
     errors: FieldErrors,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require(Permission::ClientsRead)?;
-    let page = clients::list(state, cursor, PAGE_SIZE).await?;
+    let caller = &signed_in.principal;
+    let page = clients::list(&state.accounts(), caller, cursor, PAGE_SIZE).await?;
     render(
         form_status(&errors),
         &ClientsPage {
@@ -194,13 +194,14 @@ pub async fn create_client(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
     signed_in.principal.require(Permission::ClientsWrite)?;
+    let roles = form.all("roles");
     let created = async {
         let input = NewClientInput {
-            name: form.get("name").trim().to_owned(),
-            roles: ticked_roles(&form)?,
+            name: form.get("name").trim(),
+            roles: &roles,
             access_token_ttl_seconds: token_ttl(&form)?,
         };
-        clients::create(&state, Some(&signed_in.principal), input).await
+        clients::create(&state.accounts(), Some(&signed_in.principal), input).await
     }
     .await;
     match created {
@@ -213,7 +214,6 @@ pub async fn create_client(
         ),
         Err(e) => {
             let errors = FieldErrors::default().absorb(e, "name")?;
-            let roles = form.all("roles");
             let kept = KeptInput {
                 name: form.get("name"),
                 token_ttl: form.get("access_token_ttl"),
@@ -232,9 +232,9 @@ async fn client_page(
     notice: &'static str,
     refused: Option<(&CheckedForm, FieldErrors)>,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require(Permission::ClientsRead)?;
-    let record = clients::get(state, id).await?;
-    let secrets = clients::live_secrets(state, id)
+    let caller = &signed_in.principal;
+    let record = clients::get(&state.accounts(), caller, id).await?;
+    let secrets = clients::live_secrets(&state.accounts(), caller, id)
         .await?
         .into_iter()
         .map(|s| SecretRow {
@@ -288,15 +288,15 @@ pub async fn update_client(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
     signed_in.principal.require(Permission::ClientsWrite)?;
+    let roles = form.all("roles");
     let saved = async {
-        let changes = ClientChanges {
-            name: Some(form.get("name").trim().to_owned()),
+        let input = ClientUpdateInput {
+            name: Some(form.get("name").trim()),
             disabled: Some(form.checked("disabled")),
-            roles: Some(ticked_roles(&form)?),
+            roles: Some(&roles),
             access_token_ttl_seconds: Some(token_ttl(&form)?),
-            now: state.clock.now(),
         };
-        clients::update(&state, &signed_in.principal, *id, changes).await
+        clients::update(&state.accounts(), &signed_in.principal, *id, input).await
     }
     .await;
     match saved {
@@ -321,7 +321,7 @@ pub async fn rotate_client_secret(
     let actor = &signed_in.principal;
     // The secret is shown from what the rotation returned: a second query that
     // failed would lose a secret nobody can see again.
-    let rotated = clients::rotate_secret(&state, actor, *id, grace).await?;
+    let rotated = clients::rotate_secret(&state.accounts(), actor, *id, grace).await?;
     let (client, secret) = (ClientRow::from(rotated.client), rotated.secret);
     let extra = vec![("Previous secrets", until_text(now, grace))];
     secret_issued(
@@ -339,7 +339,8 @@ pub async fn confirm_client_deletion(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
     signed_in.principal.require(Permission::ClientsWrite)?;
-    let client = ClientRow::from(clients::get(&state, *id).await?);
+    let record = clients::get(&state.accounts(), &signed_in.principal, *id).await?;
+    let client = ClientRow::from(record);
     ok(&ConfirmPage {
         layout: signed_in.layout("clients"),
         heading: "Delete this client?",
@@ -361,7 +362,6 @@ pub async fn delete_client(
     _form: CheckedForm,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require(Permission::ClientsWrite)?;
-    clients::delete(&state, &signed_in.principal, *id).await?;
+    clients::delete(&state.accounts(), &signed_in.principal, *id).await?;
     Ok(see_other("/admin/clients?done=deleted"))
 }

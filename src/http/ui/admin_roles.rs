@@ -8,11 +8,8 @@ use super::{
     form_status, ok, render, see_other, CheckedForm, ConfirmPage, FieldErrors, Layout, Notice,
     SignedIn, UiError,
 };
-use crate::accounts;
+use crate::accounts::roles::{self, RoleInput};
 use crate::domain::Permission;
-use crate::domain::{RoleName, ScopeSet};
-use crate::error::AppError;
-use crate::http::roles::{check_description, parse_permissions};
 use crate::state::AppState;
 use crate::store::roles::RoleRecord;
 
@@ -66,7 +63,7 @@ async fn role_form(
     held: &[String],
     other: String,
 ) -> Result<RoleForm, UiError> {
-    let known = accounts::known_permissions(state).await?;
+    let known = roles::known_permissions(&state.accounts()).await?;
     let permissions = known
         .iter()
         .map(|p| (p.clone(), held.contains(p)))
@@ -80,10 +77,10 @@ async fn role_form(
 }
 
 /// The permissions a role form asks for: ticked boxes plus typed ones.
-fn chosen_permissions(form: &CheckedForm) -> Result<ScopeSet, AppError> {
+fn chosen_permissions(form: &CheckedForm) -> Vec<String> {
     let mut chosen = form.all("permissions");
     chosen.extend(form.get("other").split_whitespace().map(str::to_owned));
-    parse_permissions(&chosen)
+    chosen
 }
 
 async fn roles_page(
@@ -93,8 +90,10 @@ async fn roles_page(
     form: RoleForm,
     errors: FieldErrors,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require(Permission::RolesRead)?;
-    let roles = accounts::list_roles(state, None, PAGE_SIZE).await?.items;
+    let caller = &signed_in.principal;
+    let roles = roles::list(&state.accounts(), caller, None, PAGE_SIZE)
+        .await?
+        .items;
     render(
         form_status(&errors),
         &RolesPage {
@@ -124,17 +123,14 @@ pub async fn create_role(
     form: CheckedForm,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require(Permission::RolesWrite)?;
     let description = form.get("description").trim();
-    let created = async {
-        let name = RoleName::parse(form.get("name").trim())
-            .map_err(|e| AppError::validation("name", e.0))?;
-        check_description(description)?;
-        let permissions = chosen_permissions(&form)?;
-        let actor = &signed_in.principal;
-        accounts::create_role(&state, actor, name, description, permissions).await
-    }
-    .await;
+    let permissions = chosen_permissions(&form);
+    let input = RoleInput {
+        description,
+        permissions: &permissions,
+    };
+    let name = form.get("name").trim();
+    let created = roles::create(&state.accounts(), &signed_in.principal, name, input).await;
     match created {
         Ok(record) => Ok(see_other(&format!(
             "/admin/roles/{}?done=created",
@@ -151,11 +147,6 @@ pub async fn create_role(
     }
 }
 
-/// A path segment that is not a valid role name names no role.
-fn role_name(name: &str) -> Result<RoleName, UiError> {
-    RoleName::parse(name).map_err(|_| UiError::from(AppError::NotFound))
-}
-
 async fn role_page(
     signed_in: &SignedIn,
     state: &AppState,
@@ -163,8 +154,7 @@ async fn role_page(
     notice: &'static str,
     edited: Option<(&CheckedForm, FieldErrors)>,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require(Permission::RolesRead)?;
-    let record = accounts::get_role(state, role_name(name)?.as_str()).await?;
+    let record = roles::get(&state.accounts(), &signed_in.principal, name).await?;
     let (form, errors) = match edited {
         Some((form, errors)) => (
             role_form(
@@ -218,24 +208,20 @@ pub async fn update_role(
     form: CheckedForm,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require(Permission::RolesWrite)?;
-    let name = role_name(&name)?;
-    let description = form.get("description").trim();
-    let saved = async {
-        check_description(description)?;
-        let permissions = chosen_permissions(&form)?;
-        let actor = &signed_in.principal;
-        accounts::replace_role(&state, actor, name.as_str(), description, permissions).await
-    }
-    .await;
+    let permissions = chosen_permissions(&form);
+    let input = RoleInput {
+        description: form.get("description").trim(),
+        permissions: &permissions,
+    };
+    let saved = roles::replace(&state.accounts(), &signed_in.principal, &name, input).await;
     match saved {
-        Ok(_) => Ok(see_other(&format!(
+        Ok(record) => Ok(see_other(&format!(
             "/admin/roles/{}?done=saved",
-            name.as_str()
+            record.role.name
         ))),
         Err(e) => {
             let errors = FieldErrors::default().absorb(e, "permissions")?;
-            role_page(&signed_in, &state, name.as_str(), "", Some((&form, errors))).await
+            role_page(&signed_in, &state, &name, "", Some((&form, errors))).await
         }
     }
 }
@@ -246,7 +232,7 @@ pub async fn confirm_role_deletion(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
     signed_in.principal.require(Permission::RolesWrite)?;
-    let record = accounts::get_role(&state, role_name(&name)?.as_str()).await?;
+    let record = roles::get(&state.accounts(), &signed_in.principal, &name).await?;
     ok(&ConfirmPage {
         layout: signed_in.layout("roles"),
         heading: "Delete this role?",
@@ -268,8 +254,6 @@ pub async fn delete_role(
     _form: CheckedForm,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require(Permission::RolesWrite)?;
-    let name = role_name(&name)?;
-    accounts::delete_role(&state, &signed_in.principal, name.as_str()).await?;
+    roles::delete(&state.accounts(), &signed_in.principal, &name).await?;
     Ok(see_other("/admin/roles?done=deleted"))
 }

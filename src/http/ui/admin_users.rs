@@ -8,12 +8,14 @@ use askama::Template;
 use uuid::Uuid;
 
 use super::{
-    form_status, ok, render, role_choices, see_other, ticked_roles, when, CheckedForm, ConfirmPage,
-    FieldErrors, Layout, ListQuery, Notice, SecretPage, SignedIn, UiError,
+    form_status, ok, render, role_choices, see_other, when, CheckedForm, ConfirmPage, FieldErrors,
+    Layout, ListQuery, Notice, SecretPage, SignedIn, UiError,
 };
-use crate::accounts::{self, UserUpdate, USER_ROLE};
-use crate::domain::{Password, Permission, Username};
-use crate::error::AppError;
+use secrecy::SecretString;
+
+use crate::accounts::users::{self, NewUserInput, UserUpdateInput};
+use crate::accounts::USER_ROLE;
+use crate::domain::Permission;
 use crate::state::AppState;
 use crate::store::users::UserRecord;
 
@@ -82,8 +84,8 @@ async fn users_page(
     ticked: &[String],
     errors: FieldErrors,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require(Permission::UsersRead)?;
-    let page = accounts::list_users(state, query.cursor, PAGE_SIZE).await?;
+    let caller = &signed_in.principal;
+    let page = users::list(&state.accounts(), caller, query.cursor, PAGE_SIZE).await?;
     render(
         form_status(&errors),
         &UsersPage {
@@ -122,18 +124,14 @@ pub async fn create_user(
     form: CheckedForm,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require(Permission::UsersWrite)?;
-    let created = async {
-        let username = Username::parse(form.get("username").trim())
-            .map_err(|e| AppError::validation("username", e.0))?;
-        let password = Password::parse(form.get("password").to_owned())
-            .map_err(|e| AppError::validation("password", e.0))?;
-        let roles = ticked_roles(&form)?;
-        let issue_key = state.settings.api_key_on_user_create;
-        let actor = Some(&signed_in.principal);
-        accounts::create_user(&state, actor, username, password, roles, issue_key).await
-    }
-    .await;
+    let password = SecretString::from(form.get("password").to_owned());
+    let roles = form.all("roles");
+    let input = NewUserInput {
+        username: form.get("username").trim(),
+        password: &password,
+        roles: Some(&roles),
+    };
+    let created = users::create(&state.accounts(), &signed_in.principal, input).await;
     let created = match created {
         Ok(created) => created,
         Err(e) => {
@@ -178,8 +176,7 @@ async fn user_page(
     notice: &'static str,
     refused: Option<(&CheckedForm, FieldErrors)>,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require(Permission::UsersRead)?;
-    let record = accounts::get_user(state, id).await?;
+    let record = users::get(&state.accounts(), &signed_in.principal, id).await?;
     let mut user = UserRow::from(record);
     let (ticked, errors) = match refused {
         Some((form, errors)) => {
@@ -219,22 +216,17 @@ pub async fn update_user(
     form: CheckedForm,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require(Permission::UsersWrite)?;
-    let updated = async {
-        let password = match form.get("password") {
-            "" => None,
-            p => Some(
-                Password::parse(p.to_owned()).map_err(|e| AppError::validation("password", e.0))?,
-            ),
-        };
-        let update = UserUpdate {
-            password,
-            disabled: Some(form.checked("disabled")),
-            roles: Some(ticked_roles(&form)?),
-        };
-        accounts::update_user(&state, &signed_in.principal, *id, update).await
-    }
-    .await;
+    let password = match form.get("password") {
+        "" => None,
+        p => Some(SecretString::from(p.to_owned())),
+    };
+    let roles = form.all("roles");
+    let input = UserUpdateInput {
+        password: password.as_ref(),
+        disabled: Some(form.checked("disabled")),
+        roles: Some(&roles),
+    };
+    let updated = users::update(&state.accounts(), &signed_in.principal, *id, input).await;
     match updated {
         Ok(_) => Ok(see_other(&format!("/admin/users/{id}?done=saved"))),
         Err(e) => {
@@ -251,7 +243,7 @@ pub async fn confirm_user_deletion(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
     signed_in.principal.require(Permission::UsersWrite)?;
-    let user = UserRow::from(accounts::get_user(&state, *id).await?);
+    let user = UserRow::from(users::get(&state.accounts(), &signed_in.principal, *id).await?);
     ok(&ConfirmPage {
         layout: signed_in.layout("users"),
         heading: "Delete this user?",
@@ -273,7 +265,6 @@ pub async fn delete_user(
     _form: CheckedForm,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    signed_in.principal.require(Permission::UsersWrite)?;
-    accounts::delete_user(&state, &signed_in.principal, *id).await?;
+    users::delete(&state.accounts(), &signed_in.principal, *id).await?;
     Ok(see_other("/admin/users?done=deleted"))
 }

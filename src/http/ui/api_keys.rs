@@ -98,7 +98,14 @@ async fn keys_page(
     form: CreateForm,
     errors: FieldErrors,
 ) -> Result<HttpResponse, UiError> {
-    let page = api_keys::list(state, &signed_in.principal, None, cursor, PAGE_SIZE).await?;
+    let page = api_keys::list(
+        &state.credentials(),
+        &signed_in.principal,
+        None,
+        cursor,
+        PAGE_SIZE,
+    )
+    .await?;
     let now = state.clock.now();
     render(
         form_status(&errors),
@@ -199,7 +206,7 @@ pub async fn create_api_key(
     let now = state.clock.now();
     let ticked = form.all("scopes");
     let created = match new_key(&form, &ticked, now) {
-        Ok(key) => api_keys::create(&state, &signed_in.principal, key).await,
+        Ok(key) => api_keys::create(&state.credentials(), &signed_in.principal, key).await,
         Err(e) => Err(e),
     };
     match created {
@@ -228,7 +235,7 @@ pub async fn show_rotation(
     id: web::Path<Uuid>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    let key = api_keys::get(&state, &signed_in.principal, *id).await?;
+    let key = api_keys::get(&state.credentials(), &signed_in.principal, *id).await?;
     ok(&RotatePage {
         layout: signed_in.layout("api-keys"),
         key: KeyRow::new(key, state.clock.now()),
@@ -246,7 +253,8 @@ pub async fn rotate_api_key(
 ) -> Result<HttpResponse, UiError> {
     let now = state.clock.now();
     let grace = chosen_grace(&form)?;
-    let (row, secret) = api_keys::rotate(&state, &signed_in.principal, *id, grace).await?;
+    let (row, secret) =
+        api_keys::rotate(&state.credentials(), &signed_in.principal, *id, grace).await?;
     key_issued(
         &signed_in,
         "Your rotated API key",
@@ -261,7 +269,7 @@ pub async fn confirm_api_key_revocation(
     id: web::Path<Uuid>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    let key = api_keys::get(&state, &signed_in.principal, *id).await?;
+    let key = api_keys::get(&state.credentials(), &signed_in.principal, *id).await?;
     let row = KeyRow::new(key, state.clock.now());
     ok(&ConfirmPage {
         layout: signed_in.layout("api-keys"),
@@ -286,6 +294,6 @@ pub async fn revoke_api_key(
     _form: CheckedForm,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    api_keys::revoke(&state, &signed_in.principal, *id).await?;
+    api_keys::revoke(&state.credentials(), &signed_in.principal, *id).await?;
     Ok(see_other("/api-keys?done=revoked"))
 }

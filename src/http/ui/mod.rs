@@ -27,11 +27,11 @@ use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
 use chrono::{DateTime, Utc};
 use futures_util::future::LocalBoxFuture;
-use futures_util::StreamExt as _;
 
+use super::body::BodyError;
 use super::browser::{is_same_origin, CookieNames};
-use crate::authn::{self, PresentedCredential};
-use crate::domain::TokenType;
+use crate::credentials::{inspect, PresentedCredential};
+use crate::domain::CredentialKind;
 use crate::domain::{Permission, Principal};
 use crate::error::AppError;
 use crate::secret::csrf::{csrf_token, verify_csrf};
@@ -157,8 +157,11 @@ impl FromRequest for SignedIn {
             let state = state?;
             let secret = secret.ok_or(UiError::SignIn)?;
             let csrf = csrf_token(secret.reveal());
-            let inspection = authn::inspect(&state, &PresentedCredential::Opaque(secret)).await?;
-            if inspection.token_type != TokenType::BrowserSession {
+            let presented = PresentedCredential::Opaque(secret);
+            let inspection = inspect::inspect(&state.credentials(), &presented)
+                .await
+                .map_err(AppError::from)?;
+            if inspection.kind() != CredentialKind::BrowserSession {
                 return Err(UiError::SignIn);
             }
             Ok(SignedIn {
@@ -215,12 +218,7 @@ async fn read_checked_form(
     source: TokenSource,
 ) -> Result<CheckedForm, UiError> {
     let state = app_state(&req)?;
-    let is_form = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+    if !super::body::is_form(req.headers()) {
         return Err(UiError::page(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "This address takes a form submitted from Trident's pages.",
@@ -229,18 +227,16 @@ async fn read_checked_form(
     if !is_same_origin(req.headers(), &state.settings.issuer) {
         return Err(forgery());
     }
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk
-            .map_err(|_| UiError::page(StatusCode::BAD_REQUEST, "The form could not be read."))?;
-        if body.len() + chunk.len() > FORM_LIMIT_BYTES {
-            return Err(UiError::page(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "The form is too large.",
-            ));
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let body = super::body::read_bounded(&mut payload, FORM_LIMIT_BYTES)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge => {
+                UiError::page(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.")
+            }
+            BodyError::Unreadable => {
+                UiError::page(StatusCode::BAD_REQUEST, "The form could not be read.")
+            }
+        })?;
     let fields: Vec<(String, String)> = form_urlencoded::parse(&body)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
@@ -648,21 +644,7 @@ pub async fn role_choices(
     state: &AppState,
     held: &[String],
 ) -> Result<Vec<(String, bool)>, UiError> {
-    // Every role, page by page: a role missing from the form would be taken away
-    // from its holder on save.
-    let mut choices = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = crate::accounts::list_roles(state, cursor.as_deref(), 500).await?;
-        choices.extend(page.items.into_iter().map(|r| {
-            let ticked = held.contains(&r.role.name);
-            (r.role.name, ticked)
-        }));
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return Ok(choices),
-        }
-    }
+    Ok(crate::accounts::roles::choices(&state.accounts(), held).await?)
 }
 
 /// The scopes a form's checkboxes ticked, parsed (the `scopes` field on error).
@@ -682,12 +664,4 @@ pub fn days_ahead(
         .find(|d| d.to_string() == chosen)
         .map(|d| now + chrono::Duration::days(*d))
         .ok_or_else(|| AppError::validation("expires_at", "choose an expiry"))
-}
-
-/// The role names a form ticked, parsed.
-pub fn ticked_roles(form: &CheckedForm) -> Result<Vec<crate::domain::RoleName>, AppError> {
-    let ticked = form.all("roles");
-    Ok(crate::domain::RoleName::parse_all(
-        ticked.iter().map(String::as_str),
-    )?)
 }

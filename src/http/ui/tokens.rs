@@ -11,7 +11,7 @@ use super::{
     days_ahead, form_status, ok, render, see_other, ticked_scopes, when, when_opt, CheckedForm,
     ConfirmPage, FieldErrors, Layout, ListQuery, SecretPage, SignedIn, UiError,
 };
-use crate::credentials::pats::{self, NewToken};
+use crate::credentials::personal_access_tokens::{self as pats, NewToken};
 use crate::domain::scope_words;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -82,7 +82,13 @@ async fn tokens_page(
     form: MintForm,
     errors: FieldErrors,
 ) -> Result<HttpResponse, UiError> {
-    let page = pats::list(state, &signed_in.principal, cursor, PAGE_SIZE).await?;
+    let page = pats::list(
+        &state.credentials(),
+        &signed_in.principal,
+        cursor,
+        PAGE_SIZE,
+    )
+    .await?;
     let now = state.clock.now();
     render(
         form_status(&errors),
@@ -154,7 +160,7 @@ pub async fn mint_token(
             scopes: ticked_scopes(&ticked)?,
             expires_at: chosen_expiry(&form, now)?,
         };
-        pats::create(&state, &signed_in.principal, token).await
+        pats::create(&state.credentials(), &signed_in.principal, token).await
     }
     .await;
     match minted {
@@ -196,7 +202,7 @@ pub async fn confirm_token_revocation(
     id: web::Path<Uuid>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    let token = pats::get(&state, &signed_in.principal, *id).await?;
+    let token = pats::get(&state.credentials(), &signed_in.principal, *id).await?;
     let row = TokenRow::new(token, state.clock.now());
     ok(&ConfirmPage {
         layout: signed_in.layout("tokens"),
@@ -222,6 +228,6 @@ pub async fn revoke_token(
     _form: CheckedForm,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    pats::revoke(&state, &signed_in.principal, *id).await?;
+    pats::revoke(&state.credentials(), &signed_in.principal, *id).await?;
     Ok(see_other("/tokens?done=revoked"))
 }

@@ -7,12 +7,12 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::api_keys::parse_scopes;
-use super::error::Problem;
-use super::no_store;
-use super::pagination::{PageBody, PageQuery};
-use crate::credentials::pats::{self, NewToken};
+use crate::credentials::personal_access_tokens::{self as pats, NewToken};
 use crate::domain::{scope_words, Principal};
 use crate::error::AppError;
+use crate::http::no_store;
+use crate::http::pagination::{PageBody, PageQuery};
+use crate::http::problem::Problem;
 use crate::secret::OpaqueSecret;
 use crate::state::AppState;
 use crate::store::personal_access_tokens::Pat;
@@ -97,7 +97,7 @@ pub async fn list_pats(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let before = query.cursor(|c| Uuid::parse_str(c).ok())?;
-    let page = pats::list(&state, &principal, before, query.limit()?).await?;
+    let page = pats::list(&state.credentials(), &principal, before, query.limit()?).await?;
     let now = state.clock.now();
     Ok(HttpResponse::Ok().json(PageBody::from_page(page, |t| PatBody::new(t, now))))
 }
@@ -119,7 +119,7 @@ pub async fn create_pat(
         scopes: parse_scopes(&body.scopes)?,
         name: body.into_inner().name,
     };
-    let (row, secret) = pats::create(&state, &principal, token).await?;
+    let (row, secret) = pats::create(&state.credentials(), &principal, token).await?;
     Ok(issued(row, &secret, now))
 }
 
@@ -141,7 +141,7 @@ pub async fn get_pat(
     id: web::Path<Uuid>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let token = pats::get(&state, &principal, *id).await?;
+    let token = pats::get(&state.credentials(), &principal, *id).await?;
     Ok(HttpResponse::Ok().json(PatBody::new(token, state.clock.now())))
 }
 
@@ -155,6 +155,6 @@ pub async fn revoke_pat(
     id: web::Path<Uuid>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    pats::revoke(&state, &principal, *id).await?;
+    pats::revoke(&state.credentials(), &principal, *id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

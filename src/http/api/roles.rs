@@ -5,16 +5,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::error::Problem;
-use super::pagination::{PageBody, PageQuery};
-use crate::accounts;
-use crate::domain::Permission;
-use crate::domain::{Principal, RoleName, ScopeSet};
+use crate::accounts::roles::{self, RoleInput};
+use crate::domain::Principal;
 use crate::error::AppError;
+use crate::http::pagination::{PageBody, PageQuery};
+use crate::http::problem::Problem;
 use crate::state::AppState;
 use crate::store::roles::RoleRecord;
-
-const MAX_DESCRIPTION_CHARS: usize = 500;
 
 #[derive(Serialize, ToSchema)]
 pub struct RoleBody {
@@ -55,28 +52,6 @@ pub struct ReplaceRoleRequest {
     pub permissions: Vec<String>,
 }
 
-pub fn parse_permissions(permissions: &[String]) -> Result<ScopeSet, AppError> {
-    ScopeSet::parse_all(permissions.iter().map(String::as_str))
-        .map_err(|e| AppError::validation("permissions", e.to_string()))
-}
-
-/// A path segment that is not a valid role name names no role.
-fn existing_role_name(name: &str) -> Result<RoleName, AppError> {
-    RoleName::parse(name).map_err(|_| AppError::NotFound)
-}
-
-pub fn check_description(description: &str) -> Result<(), AppError> {
-    if description.chars().count() > MAX_DESCRIPTION_CHARS
-        || description.chars().any(char::is_control)
-    {
-        return Err(AppError::validation(
-            "description",
-            format!("at most {MAX_DESCRIPTION_CHARS} characters, no control characters"),
-        ));
-    }
-    Ok(())
-}
-
 #[utoipa::path(get, path = "/api/v1/roles", tag = "roles", params(PageQuery),
     responses((status = 200, body = PageBody<RoleBody>), (status = 403, body = Problem)),
     security(("bearer" = []), ("api_key" = [])))]
@@ -85,9 +60,14 @@ pub async fn list_roles(
     query: web::Query<PageQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require(Permission::RolesRead)?;
     let after = query.cursor(|c| Some(c.to_owned()))?;
-    let page = accounts::list_roles(&state, after.as_deref(), query.limit()?).await?;
+    let page = roles::list(
+        &state.accounts(),
+        &principal,
+        after.as_deref(),
+        query.limit()?,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(PageBody::from_page(page, RoleBody::from)))
 }
 
@@ -100,12 +80,11 @@ pub async fn create_role(
     body: web::Json<CreateRoleRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require(Permission::RolesWrite)?;
-    let name = RoleName::parse(&body.name).map_err(|e| AppError::validation("name", e.0))?;
-    check_description(&body.description)?;
-    let permissions = parse_permissions(&body.permissions)?;
-    let record =
-        accounts::create_role(&state, &principal, name, &body.description, permissions).await?;
+    let input = RoleInput {
+        description: &body.description,
+        permissions: &body.permissions,
+    };
+    let record = roles::create(&state.accounts(), &principal, &body.name, input).await?;
     Ok(HttpResponse::Created()
         .insert_header((
             actix_web::http::header::LOCATION,
@@ -122,11 +101,8 @@ pub async fn get_role(
     name: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require(Permission::RolesRead)?;
-    let name = existing_role_name(&name)?;
-    Ok(HttpResponse::Ok().json(RoleBody::from(
-        accounts::get_role(&state, name.as_str()).await?,
-    )))
+    let role = roles::get(&state.accounts(), &principal, &name).await?;
+    Ok(HttpResponse::Ok().json(RoleBody::from(role)))
 }
 
 /// Replace a role's description and permissions; every holder's credentials narrow or widen at once.
@@ -140,18 +116,11 @@ pub async fn replace_role(
     body: web::Json<ReplaceRoleRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require(Permission::RolesWrite)?;
-    let name = existing_role_name(&name)?;
-    check_description(&body.description)?;
-    let permissions = parse_permissions(&body.permissions)?;
-    let record = accounts::replace_role(
-        &state,
-        &principal,
-        name.as_str(),
-        &body.description,
-        permissions,
-    )
-    .await?;
+    let input = RoleInput {
+        description: &body.description,
+        permissions: &body.permissions,
+    };
+    let record = roles::replace(&state.accounts(), &principal, &name, input).await?;
     Ok(HttpResponse::Ok().json(RoleBody::from(record)))
 }
 
@@ -164,8 +133,6 @@ pub async fn delete_role(
     name: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require(Permission::RolesWrite)?;
-    let name = existing_role_name(&name)?;
-    accounts::delete_role(&state, &principal, name.as_str()).await?;
+    roles::delete(&state.accounts(), &principal, &name).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -2,20 +2,19 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::api_keys::NewApiKeyBody;
-use super::error::Problem;
-use super::extract::source_ip;
-use super::no_store;
-use super::pagination::{PageBody, PageQuery};
-use crate::accounts::{self, CreatedUser, UserUpdate, USER_ROLE};
-use crate::domain::Permission;
-use crate::domain::{Password, Principal, RoleName, Username};
+use crate::accounts::users::{self, CreatedUser, NewUserInput, UserUpdateInput};
+use crate::domain::Principal;
 use crate::error::AppError;
+use crate::http::extract::source_ip;
+use crate::http::no_store;
+use crate::http::pagination::{PageBody, PageQuery};
+use crate::http::problem::Problem;
 use crate::state::AppState;
 use crate::store::users::UserRecord;
 
@@ -70,11 +69,6 @@ pub struct UpdateUserRequest {
     pub disabled: Option<bool>,
 }
 
-pub fn parse_password(password: &SecretString) -> Result<Password, AppError> {
-    Password::parse(password.expose_secret().to_owned())
-        .map_err(|e| AppError::validation("password", e.0))
-}
-
 /// List users, oldest first.
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(PageQuery),
     responses((status = 200, body = PageBody<UserBody>), (status = 401, body = Problem), (status = 403, body = Problem)),
@@ -84,9 +78,8 @@ pub async fn list_users(
     query: web::Query<PageQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require(Permission::UsersRead)?;
     let after = query.cursor(|c| Uuid::parse_str(c).ok())?;
-    let page = accounts::list_users(&state, after, query.limit()?).await?;
+    let page = users::list(&state.accounts(), &principal, after, query.limit()?).await?;
     Ok(HttpResponse::Ok().json(PageBody::from_page(page, UserBody::from)))
 }
 
@@ -101,24 +94,12 @@ pub async fn create_user(
     body: web::Json<CreateUserRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require(Permission::UsersWrite)?;
-    let username =
-        Username::parse(&body.username).map_err(|e| AppError::validation("username", e.0))?;
-    let password = parse_password(&body.password)?;
-    let roles = match &body.roles {
-        Some(roles) => RoleName::parse_all(roles.iter().map(String::as_str))?,
-        None => RoleName::parse_all([USER_ROLE])?,
+    let input = NewUserInput {
+        username: &body.username,
+        password: &body.password,
+        roles: body.roles.as_deref(),
     };
-    let issue_key = state.settings.api_key_on_user_create;
-    let created = accounts::create_user(
-        &state,
-        Some(&principal),
-        username,
-        password,
-        roles,
-        issue_key,
-    )
-    .await?;
+    let created = users::create(&state.accounts(), &principal, input).await?;
     Ok(created_user(created, state.clock.now()))
 }
 
@@ -155,8 +136,9 @@ pub async fn register_user(
     body: web::Json<RegisterRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let password = parse_password(&body.password)?;
-    let created = accounts::register(&state, &body.username, password, source_ip(&req)).await?;
+    let password = users::parse_password(&body.password)?;
+    let created =
+        users::register(&state.accounts(), &body.username, password, source_ip(&req)).await?;
     Ok(created_user(created, state.clock.now()))
 }
 
@@ -168,8 +150,8 @@ pub async fn get_user(
     id: web::Path<Uuid>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require(Permission::UsersRead)?;
-    Ok(HttpResponse::Ok().json(UserBody::from(accounts::get_user(&state, *id).await?)))
+    let user = users::get(&state.accounts(), &principal, *id).await?;
+    Ok(HttpResponse::Ok().json(UserBody::from(user)))
 }
 
 /// Change a user's password, roles or disabled flag. A new password ends the user's sessions.
@@ -184,17 +166,12 @@ pub async fn update_user(
     body: web::Json<UpdateUserRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require(Permission::UsersWrite)?;
-    let update = UserUpdate {
-        password: body.password.as_ref().map(parse_password).transpose()?,
-        roles: body
-            .roles
-            .as_ref()
-            .map(|r| RoleName::parse_all(r.iter().map(String::as_str)))
-            .transpose()?,
+    let input = UserUpdateInput {
+        password: body.password.as_ref(),
+        roles: body.roles.as_deref(),
         disabled: body.disabled,
     };
-    let record = accounts::update_user(&state, &principal, *id, update).await?;
+    let record = users::update(&state.accounts(), &principal, *id, input).await?;
     Ok(HttpResponse::Ok().json(UserBody::from(record)))
 }
 
@@ -208,7 +185,6 @@ pub async fn delete_user(
     id: web::Path<Uuid>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require(Permission::UsersWrite)?;
-    accounts::delete_user(&state, &principal, *id).await?;
+    users::delete(&state.accounts(), &principal, *id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -8,12 +8,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::error::Problem;
-use super::no_store;
-use super::pagination::{PageBody, PageQuery};
 use crate::credentials::api_keys::{self, NewKey, DEFAULT_GRACE};
 use crate::domain::{scope_words, Environment, Principal, ScopeSet};
 use crate::error::AppError;
+use crate::http::no_store;
+use crate::http::pagination::{PageBody, PageQuery};
+use crate::http::problem::Problem;
 use crate::secret::OpaqueSecret;
 use crate::state::AppState;
 
@@ -132,7 +132,14 @@ pub async fn list_api_keys(
         cursor: query.cursor,
     };
     let before = paging.cursor(|c| Uuid::parse_str(c).ok())?;
-    let page = api_keys::list(&state, &principal, query.user_id, before, paging.limit()?).await?;
+    let page = api_keys::list(
+        &state.credentials(),
+        &principal,
+        query.user_id,
+        before,
+        paging.limit()?,
+    )
+    .await?;
     let now = state.clock.now();
     Ok(HttpResponse::Ok().json(PageBody::from_page(page, |k| ApiKeyBody::new(k, now))))
 }
@@ -160,7 +167,7 @@ pub async fn create_api_key(
         scopes: body.scopes.as_deref().map(parse_scopes).transpose()?,
         expires_at: body.expires_at,
     };
-    let (row, secret) = api_keys::create(&state, &principal, key).await?;
+    let (row, secret) = api_keys::create(&state.credentials(), &principal, key).await?;
     Ok(issued(row, &secret, state.clock.now()))
 }
 
@@ -172,7 +179,7 @@ pub async fn get_api_key(
     id: web::Path<Uuid>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let key = api_keys::get(&state, &principal, *id).await?;
+    let key = api_keys::get(&state.credentials(), &principal, *id).await?;
     Ok(HttpResponse::Ok().json(ApiKeyBody::new(key, state.clock.now())))
 }
 
@@ -186,7 +193,7 @@ pub async fn revoke_api_key(
     id: web::Path<Uuid>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    api_keys::revoke(&state, &principal, *id).await?;
+    api_keys::revoke(&state.credentials(), &principal, *id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -201,10 +208,10 @@ pub async fn rotate_api_key(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let request: RotateApiKeyRequest = super::optional_json(&body)?;
+    let request: RotateApiKeyRequest = crate::http::optional_json(&body)?;
     let grace = request
         .grace_seconds
         .map_or(DEFAULT_GRACE, Duration::seconds);
-    let (row, secret) = api_keys::rotate(&state, &principal, *id, grace).await?;
+    let (row, secret) = api_keys::rotate(&state.credentials(), &principal, *id, grace).await?;
     Ok(issued(row, &secret, state.clock.now()))
 }

@@ -6,13 +6,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::error::Problem;
-use super::extract::source_ip;
 use crate::error::AppError;
-use crate::oauth::introspection;
+use crate::http::extract::source_ip;
+use crate::http::problem::Problem;
+use crate::oauth::leaked;
 use crate::state::AppState;
-
-const MAX_CREDENTIALS: usize = 100;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -36,24 +34,7 @@ pub async fn revoke_leaked_credentials(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let ip = source_ip(&req);
-    if let Some(ip) = &ip {
-        state
-            .reports_limiter
-            .check(
-                &format!("leak:{}", crate::infra::throttle::address_key(ip)),
-                state.clock.now(),
-            )
-            .map_err(|w| AppError::TooManyRequests {
-                retry_after: w.num_seconds().max(1) as u64,
-            })?;
-    }
-    if body.credentials.is_empty() || body.credentials.len() > MAX_CREDENTIALS {
-        return Err(AppError::validation(
-            "credentials",
-            format!("send 1 to {MAX_CREDENTIALS} credentials"),
-        ));
-    }
-    introspection::revoke_leaked(&state, &body.credentials, ip).await?;
+    leaked::revoke_leaked(&state.oauth(), &body.credentials, ip).await?;
     Ok(HttpResponse::Accepted().json(LeakReceipt {
         received: body.credentials.len(),
     }))

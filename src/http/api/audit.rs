@@ -5,13 +5,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::error::Problem;
-use super::pagination::{PageBody, PageQuery};
-use crate::domain::Permission;
+use crate::accounts::audit;
 use crate::domain::Principal;
 use crate::error::AppError;
+use crate::http::pagination::{PageBody, PageQuery};
+use crate::http::problem::Problem;
 use crate::state::AppState;
-use crate::store::audit::{self, AuditFilter};
+use crate::store::audit::AuditFilter;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -72,7 +72,6 @@ pub async fn list_audit_events(
     query: web::Query<AuditQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require(Permission::AuditRead)?;
     let query = query.into_inner();
     for (field, value) in [
         ("actor", &query.actor),
@@ -102,6 +101,13 @@ pub async fn list_audit_events(
         since: query.since,
         until: query.until,
     };
-    let page = audit::list(state.db.read(), filter, before, paging.limit()?).await?;
+    let page = audit::list(
+        &state.accounts(),
+        &principal,
+        filter,
+        before,
+        paging.limit()?,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(PageBody::from_page(page, AuditEventBody::from)))
 }

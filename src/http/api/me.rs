@@ -2,10 +2,10 @@ use actix_web::HttpResponse;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::error::Problem;
-use super::no_store;
 use crate::domain::{CredentialRef, Principal, PrincipalRef};
 use crate::error::AppError;
+use crate::http::no_store;
+use crate::http::problem::Problem;
 
 #[derive(Serialize, ToSchema)]
 pub struct MeResponse {

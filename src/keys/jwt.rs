@@ -1,4 +1,4 @@
-//! JWT access tokens, RFC 9068: `typ: at+jwt`, `iss sub aud exp iat jti client_id scope`
+//! The format of JWT access tokens, RFC 9068: `typ: at+jwt`, `iss sub aud exp iat jti client_id scope`
 //! plus `roles`. Verification binds the algorithm to the `kid` (RFC 8725 §3.1),
 //! requires `exp iat iss sub`, honours `nbf`, and takes `now` as a parameter.
 
@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::domain::Audience;
 
-use crate::keys::KeyRing;
+use super::KeyRing;
 
 /// Accepted clock skew between nodes, in seconds.
 pub const LEEWAY_SECS: i64 = 10;

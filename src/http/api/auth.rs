@@ -5,12 +5,12 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::error::Problem;
-use super::extract::source_ip;
-use super::no_store;
 use crate::credentials::sessions::{self, TokenPair};
 use crate::domain::{Password, Principal, PrincipalKind};
 use crate::error::AppError;
+use crate::http::extract::source_ip;
+use crate::http::no_store;
+use crate::http::problem::Problem;
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -69,7 +69,7 @@ pub async fn issue_session_token(
 ) -> Result<HttpResponse, AppError> {
     let LoginRequest { username, password } = body.into_inner();
     let password = Password::presented(secrecy::ExposeSecret::expose_secret(&password).to_owned());
-    let pair = sessions::login(&state, &username, password, source_ip(&req)).await?;
+    let pair = sessions::login(&state.credentials(), &username, password, source_ip(&req)).await?;
     Ok(tokens(pair))
 }
 
@@ -86,7 +86,7 @@ pub async fn refresh_session_token(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let presented = secrecy::ExposeSecret::expose_secret(&body.refresh_token);
-    let pair = sessions::refresh(&state, presented, source_ip(&req)).await?;
+    let pair = sessions::refresh(&state.credentials(), presented, source_ip(&req)).await?;
     Ok(tokens(pair))
 }
 
@@ -99,7 +99,7 @@ pub async fn revoke_session(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     sessions::logout(
-        &state,
+        &state.credentials(),
         secrecy::ExposeSecret::expose_secret(&body.refresh_token),
     )
     .await?;
@@ -118,6 +118,6 @@ pub async fn revoke_all_sessions(
     if principal.principal.kind != PrincipalKind::User {
         return Err(AppError::Forbidden("a user credential".into()));
     }
-    sessions::logout_all(&state, &principal).await?;
+    sessions::logout_all(&state.credentials(), &principal).await?;
     Ok(HttpResponse::NoContent().finish())
 }

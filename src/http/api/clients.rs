@@ -6,15 +6,17 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::error::Problem;
-use super::no_store;
-use super::pagination::{PageBody, PageQuery};
-use crate::credentials::clients::{self, NewClientInput, DEFAULT_SECRET_GRACE};
-use crate::domain::{Permission, Principal, RoleName};
+use crate::accounts::clients::{
+    self, ClientUpdateInput, NewClientInput, RotatedSecret, DEFAULT_SECRET_GRACE,
+};
+use crate::domain::Principal;
 use crate::error::AppError;
+use crate::http::no_store;
+use crate::http::pagination::{PageBody, PageQuery};
+use crate::http::problem::Problem;
 use crate::secret::OpaqueSecret;
 use crate::state::AppState;
-use crate::store::clients::{ClientChanges, ClientRecord};
+use crate::store::clients::ClientRecord;
 
 #[derive(Serialize, ToSchema)]
 pub struct ClientBody {
@@ -82,7 +84,7 @@ pub struct UpdateClientRequest {
     pub roles: Option<Vec<String>>,
     pub disabled: Option<bool>,
     /// `null` resets to the server default.
-    #[serde(default, deserialize_with = "super::double_option")]
+    #[serde(default, deserialize_with = "crate::http::double_option")]
     #[schema(value_type = Option<i64>)]
     pub access_token_ttl_seconds: Option<Option<i64>>,
 }
@@ -112,9 +114,8 @@ pub async fn list_clients(
     query: web::Query<PageQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require(Permission::ClientsRead)?;
     let after = query.cursor(|c| Uuid::parse_str(c).ok())?;
-    let page = clients::list(&state, after, query.limit()?).await?;
+    let page = clients::list(&state.accounts(), &principal, after, query.limit()?).await?;
     Ok(HttpResponse::Ok().json(PageBody::from_page(page, ClientBody::from)))
 }
 
@@ -128,14 +129,12 @@ pub async fn create_client(
     body: web::Json<CreateClientRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require(Permission::ClientsWrite)?;
-    let body = body.into_inner();
     let input = NewClientInput {
-        roles: RoleName::parse_all(body.roles.iter().map(String::as_str))?,
-        name: body.name,
+        name: &body.name,
+        roles: &body.roles,
         access_token_ttl_seconds: body.access_token_ttl_seconds,
     };
-    let (record, secret) = clients::create(&state, Some(&principal), input).await?;
+    let (record, secret) = clients::create(&state.accounts(), Some(&principal), input).await?;
     Ok(issued_client(record, &secret))
 }
 
@@ -147,8 +146,8 @@ pub async fn get_client(
     id: web::Path<Uuid>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require(Permission::ClientsRead)?;
-    Ok(HttpResponse::Ok().json(ClientBody::from(clients::get(&state, *id).await?)))
+    let client = clients::get(&state.accounts(), &principal, *id).await?;
+    Ok(HttpResponse::Ok().json(ClientBody::from(client)))
 }
 
 /// Rename, change roles or token lifetime, or disable; a disabled client's tokens stop working at once.
@@ -162,20 +161,13 @@ pub async fn update_client(
     body: web::Json<UpdateClientRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require(Permission::ClientsWrite)?;
-    let body = body.into_inner();
-    let changes = ClientChanges {
-        roles: body
-            .roles
-            .as_ref()
-            .map(|r| RoleName::parse_all(r.iter().map(String::as_str)))
-            .transpose()?,
-        name: body.name,
+    let input = ClientUpdateInput {
+        name: body.name.as_deref(),
+        roles: body.roles.as_deref(),
         disabled: body.disabled,
         access_token_ttl_seconds: body.access_token_ttl_seconds,
-        now: state.clock.now(),
     };
-    let record = clients::update(&state, &principal, *id, changes).await?;
+    let record = clients::update(&state.accounts(), &principal, *id, input).await?;
     Ok(HttpResponse::Ok().json(ClientBody::from(record)))
 }
 
@@ -189,8 +181,7 @@ pub async fn delete_client(
     id: web::Path<Uuid>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require(Permission::ClientsWrite)?;
-    clients::delete(&state, &principal, *id).await?;
+    clients::delete(&state.accounts(), &principal, *id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -205,16 +196,18 @@ pub async fn rotate_client_secret(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require(Permission::ClientsWrite)?;
-    let request: RotateSecretRequest = super::optional_json(&body)?;
+    let request: RotateSecretRequest = crate::http::optional_json(&body)?;
     let grace = request
         .grace_seconds
         .map_or(DEFAULT_SECRET_GRACE, Duration::seconds);
-    let clients::RotatedSecret { row, secret, .. } =
-        clients::rotate_secret(&state, &principal, *id, grace).await?;
-    let record = clients::get(&state, *id).await?;
+    let RotatedSecret {
+        client,
+        row,
+        secret,
+        ..
+    } = clients::rotate_secret(&state.accounts(), &principal, *id, grace).await?;
     Ok(no_store(HttpResponse::Created()).json(NewSecretBody {
-        client_id: record.client.client_id,
+        client_id: client.client.client_id,
         client_secret: secret.reveal().to_owned(),
         display_prefix: row.display_prefix,
         last_chars: row.last_chars,

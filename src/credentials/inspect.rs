@@ -1,0 +1,80 @@
+//! One authentication path: whatever credential a request presents becomes an
+//! [`Inspection`] — the principal it stands for and the token's metadata — or one
+//! uniform refusal. Introspection (RFC 7662) and every protected route share
+//! this path and its cache.
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use super::{access_tokens, inspect_opaque, AuthnError, CredentialDeps, PresentedCredential};
+use crate::domain::{CredentialId, CredentialKind, Inspection, Principal};
+use crate::infra::cache::CredentialCache;
+use crate::secret::SecretKind;
+
+pub type InspectionCache = CredentialCache<Inspection>;
+
+/// Inspects a presented credential, from the cache when warm.
+pub async fn inspect(
+    deps: &CredentialDeps<'_>,
+    presented: &PresentedCredential,
+) -> Result<Arc<Inspection>, AuthnError> {
+    let now = deps.clock.now();
+    // Refresh tokens change on every use: never cached.
+    let cacheable = !matches!(presented, PresentedCredential::Opaque(s) if s.kind() == SecretKind::RefreshToken);
+    let key = InspectionCache::key(&[b"credential", presented.text().as_bytes()]);
+    if cacheable {
+        if let Some(hit) = deps.inspections.get(&key, now) {
+            let kind = hit.kind();
+            if let (true, Ok(id)) = (
+                kind.is_counted(),
+                Uuid::parse_str(&hit.principal.credential.id),
+            ) {
+                deps.usage.record(CredentialId { kind, id }, now);
+            }
+            return Ok(hit);
+        }
+    }
+    let generation = deps.inspections.generation();
+    let inspection = Arc::new(match presented {
+        PresentedCredential::AccessToken(token) => access_tokens::inspect(deps, token, now).await?,
+        PresentedCredential::Opaque(secret) => inspect_opaque(deps, secret, now).await?,
+    });
+    if cacheable {
+        deps.inspections.insert(
+            key,
+            inspection.clone(),
+            inspection.expires_at,
+            generation,
+            now,
+        );
+    }
+    Ok(inspection)
+}
+
+/// Resolves a credential presented to Trident's own API.
+pub async fn resolve(
+    deps: &CredentialDeps<'_>,
+    presented: PresentedCredential,
+) -> Result<Principal, AuthnError> {
+    let inspection = inspect(deps, &presented).await?;
+    let accepted = match inspection.kind() {
+        // A refresh token only buys new tokens; it never authorises a request.
+        CredentialKind::RefreshToken => false,
+        // RFC 9068 §4: Trident's API accepts only access tokens meant for it.
+        CredentialKind::UserAccessToken | CredentialKind::ClientAccessToken => inspection
+            .audience
+            .as_ref()
+            .is_some_and(|aud| aud.contains(&deps.settings.issuer)),
+        CredentialKind::ApiKey
+        | CredentialKind::PersonalAccessToken
+        | CredentialKind::BrowserSession => true,
+        // Client secrets authenticate clients at the OAuth endpoints only.
+        CredentialKind::ClientSecret => false,
+    };
+    if accepted {
+        Ok(inspection.principal.clone())
+    } else {
+        Err(AuthnError::Unauthenticated)
+    }
+}

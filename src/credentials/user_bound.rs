@@ -1,0 +1,85 @@
+//! What the kinds that act for a user (API keys, PATs, browser sessions) share:
+//! one round trip finds the credential with its owner and the owner's grants,
+//! and one function turns that into an inspection.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{EntityTrait, FromQueryResult};
+use uuid::Uuid;
+
+use super::error::AuthnError;
+use super::sessions::user_ref;
+use super::{usage, CredentialDeps};
+use crate::domain::{
+    CredentialId, CredentialRef, CredentialStatus, Inspection, Principal, ScopeSet,
+};
+use crate::secret::OpaqueSecret;
+use crate::store::owned::{self, Owned};
+
+/// A credential table whose rows belong to a user.
+pub(crate) trait UserBound {
+    type Entity: EntityTrait<Model = Self::Row>;
+    type Row: FromQueryResult + Send + Sync;
+    /// The digest and owner columns.
+    const DIGEST: <Self::Entity as EntityTrait>::Column;
+    const USER_ID: <Self::Entity as EntityTrait>::Column;
+
+    fn id(row: &Self::Row) -> Uuid;
+    fn status(row: &Self::Row, now: DateTime<Utc>) -> CredentialStatus;
+    /// The row's own scopes; `None`: whatever the owner holds.
+    fn own_scopes(row: &Self::Row) -> Option<&str>;
+    /// How the credential names itself to the principal built from it.
+    fn credential(row: &Self::Row) -> Result<CredentialRef, AuthnError>;
+    fn created_at(row: &Self::Row) -> DateTime<Utc>;
+    /// Counted kinds: whether this is the credential's first use.
+    fn first_use(row: &Self::Row) -> Option<bool>;
+}
+
+/// Inspects a user-bound credential: its owner, effective scopes (its own ∩
+/// the owner's current permissions) and metadata, or one uniform refusal.
+pub async fn inspect<K: UserBound>(
+    deps: &CredentialDeps<'_>,
+    secret: &OpaqueSecret,
+    now: DateTime<Utc>,
+) -> Result<Inspection, AuthnError> {
+    let Owned {
+        credential: row,
+        owner,
+        grants,
+    } = owned::find_by_digest::<K::Entity>(
+        deps.db.read(),
+        K::DIGEST,
+        K::USER_ID,
+        secret.digest().as_bytes(),
+    )
+    .await?
+    .filter(|o| K::status(&o.credential, now) == CredentialStatus::Active && !o.owner.disabled)
+    .ok_or(AuthnError::Unauthenticated)?;
+    let scopes = match K::own_scopes(&row) {
+        Some(own) => ScopeSet::parse_delimited(own)
+            .map_err(|_| AuthnError::Unauthenticated)?
+            .intersection(&grants.permissions),
+        None => grants.permissions,
+    };
+    let credential = K::credential(&row)?;
+    if let Some(first) = K::first_use(&row) {
+        let used = CredentialId {
+            kind: credential.kind,
+            id: K::id(&row),
+        };
+        usage::record_use(deps, used, owner.id, first, now).await?;
+    }
+    Ok(Inspection {
+        expires_at: credential.expires_at,
+        issued_at: Some(K::created_at(&row)),
+        not_before: None,
+        jti: None,
+        audience: None,
+        client_id: None,
+        principal: Principal {
+            principal: user_ref(&owner),
+            credential,
+            scopes,
+            roles: grants.roles,
+        },
+    })
+}
