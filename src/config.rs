@@ -8,7 +8,9 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use crate::domain::{Password, Username};
+use crate::keys::MasterKeySource;
 use crate::keys::{MasterKey, SigningAlgorithm};
+use crate::store::{DatabaseKind, DatabaseSettings};
 
 /// Raw settings as clap reads them; turned into [`Settings`] by [`RawSettings::validate`].
 #[derive(clap::Args, Debug, Clone)]
@@ -201,27 +203,6 @@ pub struct Settings {
     pub login_attempts_per_minute: u32,
     pub password_hash_concurrency: usize,
     pub workers: usize,
-}
-
-#[derive(Debug, Clone)]
-pub struct DatabaseSettings {
-    pub url: SecretString,
-    pub kind: DatabaseKind,
-    pub max_connections: u32,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DatabaseKind {
-    Sqlite,
-    Postgres,
-}
-
-#[derive(Debug, Clone)]
-pub enum MasterKeySource {
-    /// Given in the environment.
-    Inline(SecretString),
-    /// A file created with mode 0600 on first start.
-    File(PathBuf),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

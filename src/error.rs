@@ -90,17 +90,6 @@ impl From<StoreError> for AppError {
     }
 }
 
-impl From<crate::credentials::AuthnError> for AppError {
-    fn from(err: crate::credentials::AuthnError) -> Self {
-        use crate::credentials::AuthnError;
-        match err {
-            AuthnError::Unauthenticated => AppError::Unauthenticated,
-            AuthnError::Unavailable { retry_after } => AppError::Unavailable { retry_after },
-            AuthnError::Unexpected(e) => AppError::Unexpected(e),
-        }
-    }
-}
-
 impl From<crate::domain::InvalidRoleName> for AppError {
     fn from(err: crate::domain::InvalidRoleName) -> Self {
         AppError::validation("roles", err.to_string())

@@ -15,7 +15,7 @@ use crate::accounts;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::credentials::changes::{ChangeNotifier, Forget, CHANGES_CHANNEL, HEARTBEAT};
-use crate::credentials::inspect::InspectionCache;
+use crate::credentials::InspectionCache;
 use crate::http::api::{
     api_keys, audit, auth, clients, leaked, me, personal_access_tokens as pats, roles, users,
 };

@@ -9,34 +9,22 @@ use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use super::changes::Change;
+use super::deps::CredentialDeps;
 use super::error::AuthnError;
-use super::sessions::{session_alive, user_ref};
-use super::{CredentialDeps, Revoked, Revoker};
+use super::kind::{Revoked, Revoker};
+use super::sessions::session_alive;
 use crate::domain::{
-    CredentialKind, CredentialRef, Environment, Inspection, Principal, PrincipalKind, PrincipalRef,
-    ScopeSet,
+    CredentialKind, CredentialRef, Environment, Inspection, Principal, PrincipalKind, ScopeSet,
 };
 use crate::keys::jwt::{self, AccessTokenClaims, JwtError};
 use crate::store::{clients, refresh_tokens, revoked_jtis, users};
 
 pub use crate::keys::jwt::MAX_TOKEN_LEN;
 
-/// The `client_id` of tokens Trident issues to its own users through
-/// `/api/v1/auth/token` (RFC 9068 §2.2 requires the claim on every access token).
-/// Registered clients get generated ids with their own prefix, so this cannot collide.
-pub const FIRST_PARTY_CLIENT_ID: &str = "trident";
+pub use crate::keys::jwt::FIRST_PARTY_CLIENT_ID;
 
 fn timestamp(secs: i64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(secs, 0)
-}
-
-/// The principal a client is, as an OAuth client (its `client_id`, not its resource id).
-pub fn client_ref(client: &entity::clients::Model) -> PrincipalRef {
-    PrincipalRef {
-        kind: PrincipalKind::Client,
-        id: client.client_id.clone(),
-        name: client.name.clone(),
-    }
 }
 
 /// Verifies signature and registered claims, mapping a refusal to the uniform answer.
@@ -103,7 +91,7 @@ async fn client_principal(
     let token_scopes =
         ScopeSet::parse_delimited(&claims.scope).map_err(|_| AuthnError::Unauthenticated)?;
     Ok(Principal {
-        principal: client_ref(&client),
+        principal: clients::principal_ref(&client),
         credential: CredentialRef {
             kind: CredentialKind::ClientAccessToken,
             id: claims.jti.clone(),
@@ -144,7 +132,7 @@ async fn user_session_principal(
     let token_scopes =
         ScopeSet::parse_delimited(&claims.scope).map_err(|_| AuthnError::Unauthenticated)?;
     Ok(Principal {
-        principal: user_ref(&user),
+        principal: users::principal_ref(&user),
         credential: CredentialRef {
             kind: CredentialKind::UserAccessToken,
             id: claims.jti.clone(),

@@ -15,14 +15,17 @@ use sea_orm::{ConnectionTrait, TransactionTrait};
 use uuid::Uuid;
 
 use super::changes::Change;
-use super::sessions::{check_password, user_ref};
+use super::deps::CredentialDeps;
+use super::error::AuthnError;
+use super::kind::{Credential, Revoked, Revoker};
+use super::sessions::check_password;
 use super::user_bound::{self, UserBound};
-use super::{AuthnError, Credential, CredentialDeps, Revoked, Revoker};
 use crate::domain::{CredentialKind, CredentialRef, CredentialStatus, Inspection, Password};
 use crate::error::AppError;
 use crate::secret::{OpaqueSecret, SecretKind};
 use crate::store::audit::{self, AuditEvent, Outcome};
 use crate::store::browser_sessions as store;
+use crate::store::users;
 
 /// A session just opened: the cookie's value, shown to this browser only.
 pub struct OpenedSession {
@@ -64,7 +67,7 @@ pub async fn open(
     audit::record(
         &txn,
         AuditEvent::new("user.login", Outcome::Success)
-            .actor(&user_ref(user))
+            .actor(&users::principal_ref(user))
             .target("browser_session", id.to_string())
             .source_ip(source_ip),
         now,

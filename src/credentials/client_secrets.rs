@@ -7,7 +7,9 @@ use entity::client_secrets::Model as ClientSecret;
 use sea_orm::ConnectionTrait;
 
 use super::changes::Change;
-use super::{AuthnError, Credential, CredentialDeps, Revoked, Revoker};
+use super::deps::CredentialDeps;
+use super::error::AuthnError;
+use super::kind::{Credential, Revoked, Revoker};
 use crate::domain::{CredentialKind, Inspection};
 use crate::secret::{Digest, OpaqueSecret, SecretKind};
 use crate::store::clients;

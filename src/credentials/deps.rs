@@ -11,8 +11,12 @@ use crate::secret::password::PasswordHasher;
 use crate::store::Db;
 
 use super::changes::ChangeNotifier;
-use super::inspect::InspectionCache;
 use super::usage::UsageTracker;
+use crate::domain::Inspection;
+use crate::infra::cache::CredentialCache;
+
+/// Resolved credentials, by the digest of what was presented.
+pub type InspectionCache = CredentialCache<Inspection>;
 
 #[derive(Clone, Copy)]
 pub struct CredentialDeps<'a> {

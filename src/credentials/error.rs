@@ -1,6 +1,7 @@
 //! The error of inspecting a credential: it is unusable (one uniform answer,
 //! whatever was wrong), the database cannot answer now, or something unexpected.
 
+use crate::error::AppError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -36,5 +37,16 @@ impl From<StoreError> for AuthnError {
 impl From<sea_orm::DbErr> for AuthnError {
     fn from(err: sea_orm::DbErr) -> Self {
         AuthnError::from(StoreError::from(err))
+    }
+}
+
+/// The management API answers an unusable credential with its uniform 401.
+impl From<AuthnError> for AppError {
+    fn from(err: AuthnError) -> Self {
+        match err {
+            AuthnError::Unauthenticated => AppError::Unauthenticated,
+            AuthnError::Unavailable { retry_after } => AppError::Unavailable { retry_after },
+            AuthnError::Unexpected(e) => AppError::Unexpected(e),
+        }
     }
 }

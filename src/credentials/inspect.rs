@@ -7,12 +7,14 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::{access_tokens, inspect_opaque, AuthnError, CredentialDeps, PresentedCredential};
+use super::access_tokens;
+use super::deps::{CredentialDeps, InspectionCache};
+use super::dispatch::inspect_opaque;
+use super::error::AuthnError;
+use super::presented::PresentedCredential;
 use crate::domain::{CredentialId, CredentialKind, Inspection, Principal};
-use crate::infra::cache::CredentialCache;
-use crate::secret::SecretKind;
 
-pub type InspectionCache = CredentialCache<Inspection>;
+use crate::secret::SecretKind;
 
 /// Inspects a presented credential, from the cache when warm.
 pub async fn inspect(

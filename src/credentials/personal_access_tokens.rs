@@ -9,8 +9,10 @@ use uuid::Uuid;
 
 use super::changes::Change;
 use super::delegation::{self, grantable_scopes, owner_id};
+use super::deps::CredentialDeps;
+use super::error::AuthnError;
+use super::kind::{validate_name, Credential, Revoked, Revoker};
 use super::user_bound::{self, UserBound};
-use super::{validate_name, AuthnError, Credential, CredentialDeps, Revoked, Revoker};
 use crate::domain::{
     CredentialKind, CredentialRef, CredentialStatus, Environment, Inspection, Permission,
     Principal, PrincipalKind, ScopeSet,

@@ -5,13 +5,15 @@
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 
-use super::access_tokens::FIRST_PARTY_CLIENT_ID;
 use super::changes::Change;
-use super::sessions::{session_alive, user_ref};
-use super::{AuthnError, Credential, CredentialDeps, Revoked, Revoker};
+use super::deps::CredentialDeps;
+use super::error::AuthnError;
+use super::kind::{Credential, Revoked, Revoker};
+use super::sessions::session_alive;
 use crate::domain::{
     CredentialKind, CredentialRef, Environment, Inspection, Principal, PrincipalKind,
 };
+use crate::keys::jwt::FIRST_PARTY_CLIENT_ID;
 use crate::secret::OpaqueSecret;
 use crate::store::{refresh_tokens, users};
 
@@ -40,7 +42,7 @@ impl Credential for RefreshTokens {
         let grants = users::grants(db, user.id).await?;
         Ok(Inspection {
             principal: Principal {
-                principal: user_ref(&user),
+                principal: users::principal_ref(&user),
                 credential: CredentialRef {
                     kind: CredentialKind::RefreshToken,
                     id: row.id.to_string(),

@@ -10,14 +10,12 @@ use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::access_tokens::FIRST_PARTY_CLIENT_ID;
 use super::changes::Change;
-use super::CredentialDeps;
+use super::deps::CredentialDeps;
 use crate::config::Settings;
-use crate::domain::{
-    Audience, CredentialKind, Password, Principal, PrincipalKind, PrincipalRef, Username,
-};
+use crate::domain::{Audience, CredentialKind, Password, Principal, Username};
 use crate::error::AppError;
+use crate::keys::jwt::FIRST_PARTY_CLIENT_ID;
 use crate::keys::jwt::{self, AccessTokenClaims};
 use crate::secret::{OpaqueSecret, SecretKind};
 use crate::store::audit::{self, AuditEvent, Outcome};
@@ -27,14 +25,6 @@ pub struct TokenPair {
     pub access_token: String,
     pub refresh_token: OpaqueSecret,
     pub expires_in: u64,
-}
-
-pub fn user_ref(user: &entity::users::Model) -> PrincipalRef {
-    PrincipalRef {
-        kind: PrincipalKind::User,
-        id: user.id.to_string(),
-        name: user.username.clone(),
-    }
 }
 
 /// Checks a username and password, throttled like every login and at equal cost
@@ -105,7 +95,7 @@ pub async fn login(
     let txn = deps.db.write().begin().await?;
     let family = refresh_tokens::create_family(&txn, user.id, now).await?;
     let pair = issue_pair(deps, &txn, &user, (family, now), now).await?;
-    let actor = user_ref(&user);
+    let actor = users::principal_ref(&user);
     audit::record(
         &txn,
         AuditEvent::new("user.login", Outcome::Success)

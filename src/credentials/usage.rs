@@ -13,10 +13,9 @@ use uuid::Uuid;
 
 use serde_json::json;
 
-use super::CredentialDeps;
 use crate::domain::CredentialId;
 use crate::store::audit::{self, AuditEvent, Outcome};
-use crate::store::{credential_rows, StoreError};
+use crate::store::{usage as usage_rows, StoreError};
 
 #[derive(Default)]
 pub struct UsageTracker {
@@ -40,7 +39,7 @@ impl UsageTracker {
         merge_latest(&mut pending, credential, at);
     }
 
-    fn defer_first_use(&self, credential: CredentialId, owner: Uuid, at: DateTime<Utc>) {
+    pub(super) fn defer_first_use(&self, credential: CredentialId, owner: Uuid, at: DateTime<Utc>) {
         let mut first = self.first_uses.lock().unwrap_or_else(|p| p.into_inner());
         first.entry(credential).or_insert((owner, at));
     }
@@ -67,7 +66,7 @@ impl UsageTracker {
             pending.drain().collect()
         };
         for (i, (credential, at)) in batch.iter().enumerate() {
-            if let Err(e) = credential_rows::touch(db, *credential, *at).await {
+            if let Err(e) = usage_rows::touch(db, *credential, *at).await {
                 let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
                 for (credential, at) in &batch[i..] {
                     merge_latest(&mut pending, *credential, *at);
@@ -80,39 +79,16 @@ impl UsageTracker {
     }
 }
 
-/// Records a use of `credential` (owned by `owner`): the first one is written and
-/// audited at once, later ones wait in memory for the next batch.
-pub async fn record_use(
-    deps: &CredentialDeps<'_>,
-    credential: CredentialId,
-    owner: Uuid,
-    first: bool,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    if !first {
-        deps.usage.record(credential, now);
-        return Ok(());
-    }
-    match write_first_use(deps.db.write(), credential, owner, now).await {
-        Err(e) if e.retry_after().is_some() => {
-            tracing::warn!(error = %e, "first use not written yet; deferred to the next batch");
-            deps.usage.defer_first_use(credential, owner, now);
-            Ok(())
-        }
-        other => other,
-    }
-}
-
 /// Marks the first use and audits it in one transaction, once, whichever node or
 /// batch gets there first.
-async fn write_first_use(
+pub(super) async fn write_first_use(
     db: &DatabaseConnection,
     credential: CredentialId,
     owner: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let txn = db.begin().await?;
-    if credential_rows::mark_first_use(&txn, credential, now).await? {
+    if usage_rows::mark_first_use(&txn, credential, now).await? {
         let kind = credential.kind;
         audit::record(
             &txn,

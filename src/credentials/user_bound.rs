@@ -6,14 +6,16 @@ use chrono::{DateTime, Utc};
 use sea_orm::{EntityTrait, FromQueryResult};
 use uuid::Uuid;
 
+use super::deps::CredentialDeps;
 use super::error::AuthnError;
-use super::sessions::user_ref;
-use super::{usage, CredentialDeps};
+use super::usage;
 use crate::domain::{
     CredentialId, CredentialRef, CredentialStatus, Inspection, Principal, ScopeSet,
 };
 use crate::secret::OpaqueSecret;
 use crate::store::owned::{self, Owned};
+use crate::store::users;
+use crate::store::StoreError;
 
 /// A credential table whose rows belong to a user.
 pub(crate) trait UserBound {
@@ -66,7 +68,7 @@ pub async fn inspect<K: UserBound>(
             kind: credential.kind,
             id: K::id(&row),
         };
-        usage::record_use(deps, used, owner.id, first, now).await?;
+        record_use(deps, used, owner.id, first, now).await?;
     }
     Ok(Inspection {
         expires_at: credential.expires_at,
@@ -76,10 +78,33 @@ pub async fn inspect<K: UserBound>(
         audience: None,
         client_id: None,
         principal: Principal {
-            principal: user_ref(&owner),
+            principal: users::principal_ref(&owner),
             credential,
             scopes,
             roles: grants.roles,
         },
     })
+}
+
+/// Records a use of `credential` (owned by `owner`): the first one is written and
+/// audited at once, later ones wait in memory for the next batch.
+pub async fn record_use(
+    deps: &CredentialDeps<'_>,
+    credential: CredentialId,
+    owner: Uuid,
+    first: bool,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if !first {
+        deps.usage.record(credential, now);
+        return Ok(());
+    }
+    match usage::write_first_use(deps.db.write(), credential, owner, now).await {
+        Err(e) if e.retry_after().is_some() => {
+            tracing::warn!(error = %e, "first use not written yet; deferred to the next batch");
+            deps.usage.defer_first_use(credential, owner, now);
+            Ok(())
+        }
+        other => other,
+    }
 }

@@ -140,6 +140,18 @@ pub struct GeneratedKey {
     pub public_jwk: Value,
 }
 
+impl GeneratedKey {
+    /// The row that keeps this key, with its private part sealed as `sealed`.
+    pub fn stored(&self, sealed: Vec<u8>) -> crate::store::signing_keys::NewSigningKey<'_> {
+        crate::store::signing_keys::NewSigningKey {
+            kid: &self.kid,
+            algorithm: self.algorithm.jose_name(),
+            public_jwk: self.public_jwk.to_string(),
+            private_key_ciphertext: sealed,
+        }
+    }
+}
+
 fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }

@@ -11,6 +11,10 @@ pub use crate::domain::Audience;
 
 use super::KeyRing;
 
+/// The `client_id` of tokens Trident issues to its own users through
+/// `/api/v1/auth/token` (RFC 9068 §2.2 requires the claim on every access token).
+/// Registered clients get generated ids with their own prefix, so this cannot collide.
+pub const FIRST_PARTY_CLIENT_ID: &str = "trident";
 /// Accepted clock skew between nodes, in seconds.
 pub const LEEWAY_SECS: i64 = 10;
 /// Longest token we will even try to parse.

@@ -2,7 +2,7 @@
 //! the database alone does not let anyone sign tokens.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -11,9 +11,16 @@ use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::config::MasterKeySource;
-
 const NONCE_LEN: usize = 24;
+
+/// Where the master key comes from.
+#[derive(Debug, Clone)]
+pub enum MasterKeySource {
+    /// Given in the environment.
+    Inline(SecretString),
+    /// A file created with mode 0600 on first start.
+    File(PathBuf),
+}
 
 pub struct MasterKey(XChaCha20Poly1305);
 

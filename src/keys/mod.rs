@@ -7,5 +7,5 @@ mod master_key;
 mod ring;
 
 pub use algorithm::{GeneratedKey, SigningAlgorithm};
-pub use master_key::MasterKey;
+pub use master_key::{MasterKey, MasterKeySource};
 pub use ring::{KeyRing, VerificationKey};

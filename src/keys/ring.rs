@@ -53,7 +53,7 @@ impl KeyRing {
         if store::find_active(db).await?.is_empty() {
             let generated = algorithm.generate()?;
             let sealed = master.seal(&generated.private_der)?;
-            store::insert(db, &generated, sealed, now).await?;
+            store::insert(db, generated.stored(sealed), now).await?;
             tracing::info!(kid = %generated.kid, algorithm = %algorithm, "created the first signing key");
         }
         let set = build_set(db, &master, now).await?;
@@ -122,7 +122,7 @@ impl KeyRing {
         let sealed = self.master.seal(&generated.private_der)?;
         let txn = db.begin().await.context("beginning the rotation")?;
         store::retire_active(&txn, now, now + overlap).await?;
-        store::insert(&txn, &generated, sealed, now).await?;
+        store::insert(&txn, generated.stored(sealed), now).await?;
         txn.commit().await.context("committing the rotation")?;
         self.reload(db, now).await?;
         Ok(generated.kid)

@@ -15,7 +15,6 @@ use uuid::Uuid;
 use super::error::OAuthError;
 use super::params::Params;
 use super::OAuthDeps;
-use crate::credentials::access_tokens::client_ref;
 use crate::credentials::client_secrets;
 use crate::domain::{CredentialKind, CredentialRef, Grants, Principal};
 use crate::error::AppError;
@@ -222,7 +221,7 @@ impl AuthenticatedClient {
     /// The client as the caller of an endpoint, authenticated by its secret.
     pub fn principal(&self) -> Principal {
         Principal {
-            principal: client_ref(&self.client),
+            principal: clients::principal_ref(&self.client),
             credential: CredentialRef {
                 kind: CredentialKind::ClientSecret,
                 id: self.client.client_id.clone(),

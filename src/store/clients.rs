@@ -11,7 +11,7 @@ use super::role_links::RoleLinks;
 use super::users::ensure_roles_exist;
 use super::{Page, StoreError};
 use crate::domain::Grants;
-use crate::domain::RoleName;
+use crate::domain::{PrincipalKind, PrincipalRef, RoleName};
 use crate::secret::OpaqueSecret;
 
 #[derive(Debug, Clone)]
@@ -26,6 +26,15 @@ pub struct NewClient<'a> {
     pub roles: &'a [RoleName],
     pub access_token_ttl_seconds: Option<i64>,
     pub now: DateTime<Utc>,
+}
+
+/// The principal a client is: named by its OAuth `client_id`, not its resource id.
+pub fn principal_ref(client: &clients::Model) -> PrincipalRef {
+    PrincipalRef {
+        kind: PrincipalKind::Client,
+        id: client.client_id.clone(),
+        name: client.name.clone(),
+    }
 }
 
 pub async fn insert(

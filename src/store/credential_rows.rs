@@ -6,8 +6,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::{api_keys, personal_access_tokens, StoreError};
-use crate::domain::{CredentialId, CredentialKind};
+use super::StoreError;
 
 /// A credential table and the columns these queries touch.
 pub struct CredentialRows<E: EntityTrait> {
@@ -61,48 +60,5 @@ impl<E: EntityTrait> CredentialRows<E> {
             .exec(db)
             .await?;
         Ok(())
-    }
-}
-
-/// [`CredentialRows::mark_first_use`] in the table of `credential`'s kind. Only
-/// the counted kinds (API keys and PATs) have a use to mark: the rest say `false`.
-pub async fn mark_first_use(
-    db: &impl ConnectionTrait,
-    credential: CredentialId,
-    now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    match credential.kind {
-        CredentialKind::ApiKey => api_keys::ROWS.mark_first_use(db, credential.id, now).await,
-        CredentialKind::PersonalAccessToken => {
-            personal_access_tokens::ROWS
-                .mark_first_use(db, credential.id, now)
-                .await
-        }
-        CredentialKind::UserAccessToken
-        | CredentialKind::ClientAccessToken
-        | CredentialKind::RefreshToken
-        | CredentialKind::ClientSecret
-        | CredentialKind::BrowserSession => Ok(false),
-    }
-}
-
-/// [`CredentialRows::touch`] in the table of `credential`'s kind (counted kinds only).
-pub async fn touch(
-    db: &impl ConnectionTrait,
-    credential: CredentialId,
-    at: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    match credential.kind {
-        CredentialKind::ApiKey => api_keys::ROWS.touch(db, credential.id, at).await,
-        CredentialKind::PersonalAccessToken => {
-            personal_access_tokens::ROWS
-                .touch(db, credential.id, at)
-                .await
-        }
-        CredentialKind::UserAccessToken
-        | CredentialKind::ClientAccessToken
-        | CredentialKind::RefreshToken
-        | CredentialKind::ClientSecret
-        | CredentialKind::BrowserSession => Ok(()),
     }
 }

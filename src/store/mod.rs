@@ -14,9 +14,10 @@ pub mod revoked_jtis;
 pub mod role_links;
 pub mod roles;
 pub mod signing_keys;
+pub mod usage;
 pub mod users;
 
-pub use db::Db;
+pub use db::{DatabaseKind, DatabaseSettings, Db};
 
 use sea_orm::{DbErr, SqlErr};
 

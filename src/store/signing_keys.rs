@@ -4,19 +4,25 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 
-use crate::keys::GeneratedKey;
+/// A signing key to store: its private part sealed under the master key.
+pub struct NewSigningKey<'a> {
+    pub kid: &'a str,
+    /// The JOSE name of its algorithm (`ES256`, `RS256`, `EdDSA`).
+    pub algorithm: &'a str,
+    pub public_jwk: String,
+    pub private_key_ciphertext: Vec<u8>,
+}
 
 pub async fn insert(
     db: &impl ConnectionTrait,
-    key: &GeneratedKey,
-    private_key_ciphertext: Vec<u8>,
+    key: NewSigningKey<'_>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     Entity::insert(signing_keys::ActiveModel {
-        kid: Set(key.kid.clone()),
-        algorithm: Set(key.algorithm.jose_name().to_owned()),
-        public_jwk: Set(key.public_jwk.to_string()),
-        private_key_ciphertext: Set(private_key_ciphertext),
+        kid: Set(key.kid.to_owned()),
+        algorithm: Set(key.algorithm.to_owned()),
+        public_jwk: Set(key.public_jwk),
+        private_key_ciphertext: Set(key.private_key_ciphertext),
         created_at: Set(now),
         retired_at: Set(None),
         publish_until: Set(None),

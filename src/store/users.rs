@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::role_links::RoleLinks;
 use super::{Page, StoreError};
-use crate::domain::{Grants, RoleName, Username};
+use crate::domain::{Grants, PrincipalKind, PrincipalRef, RoleName, Username};
 
 /// A user with the names of its roles.
 #[derive(Debug, Clone)]
@@ -70,6 +70,15 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewUser<'_>) -> Result<UserR
     LINKS.set(db, model.id, new.roles).await?;
     let roles = new.roles.iter().map(|r| r.as_str().to_owned()).collect();
     Ok(UserRecord { user: model, roles })
+}
+
+/// The principal a user is.
+pub fn principal_ref(user: &users::Model) -> PrincipalRef {
+    PrincipalRef {
+        kind: PrincipalKind::User,
+        id: user.id.to_string(),
+        name: user.username.clone(),
+    }
 }
 
 pub async fn count(db: &impl ConnectionTrait) -> Result<u64, StoreError> {

@@ -475,7 +475,7 @@ impl TestApp {
             .expect("an active signing key");
         let _ = db.close().await;
         assert_eq!(row.algorithm, "ES256", "test apps sign with ES256");
-        let source = trident::config::MasterKeySource::Inline(secrecy::SecretString::from(
+        let source = trident::keys::MasterKeySource::Inline(secrecy::SecretString::from(
             self.master_key.clone(),
         ));
         let der = trident::keys::MasterKey::load(&source)
