@@ -256,7 +256,7 @@ fn run(
             // Innermost first: bare framework errors get a body, then UI error pages
             // the signed-in frame, before headers are added.
             .wrap(from_fn(middleware::problem_for_bare_errors))
-            .wrap(from_fn(http::ui::frame_errors))
+            .wrap(from_fn(http::ui::frame::frame_errors))
             .wrap(from_fn(middleware::security_headers))
             .wrap(from_fn(middleware::observe))
             .configure(routes)
@@ -496,6 +496,6 @@ fn ui_routes(cfg: &mut web::ServiceConfig) {
 /// A UI resource: a malformed path or query gets an HTML error page, not problem+json.
 fn ui_resource(path: &str) -> Resource {
     web::resource(path)
-        .app_data(web::PathConfig::default().error_handler(http::ui::path_error))
-        .app_data(web::QueryConfig::default().error_handler(http::ui::query_error))
+        .app_data(web::PathConfig::default().error_handler(http::ui::errors::path_error))
+        .app_data(web::QueryConfig::default().error_handler(http::ui::errors::query_error))
 }

@@ -3,7 +3,7 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 
-use super::ui::UiError;
+use super::ui::errors::UiError;
 use crate::error::AppError;
 
 /// Unknown routes: a problem document, or the 404 page for a browser that asks

@@ -13,7 +13,7 @@ use actix_web::{web, HttpResponse};
 
 use super::fallback::wants_page;
 use super::problem::problem;
-use super::ui::UiError;
+use super::ui::errors::UiError;
 use crate::state::AppState;
 
 pub async fn observe(

@@ -3,11 +3,12 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use serde::Deserialize;
 
-use super::{
-    form_status, render, see_other, CheckedForm, FieldErrors, Layout, Notice, SecretPage, SignedIn,
-    SignedOutForm, UiError,
-};
+use super::errors::UiError;
+use super::forms::{first, form_status, CheckedForm, Confirmed, FieldErrors, SignedOutForm};
+use super::frame::{Layout, SignedIn};
+use super::pages::{render, see_other, Notice, SecretPage};
 use crate::accounts;
 use crate::credentials::browser_sessions::{self, OpenedSession};
 use crate::domain::Password;
@@ -138,14 +139,24 @@ fn signed_in_response(
     Ok(response)
 }
 
+/// What the sign-in and registration forms post.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct AccountForm {
+    #[serde(deserialize_with = "first")]
+    username: String,
+    #[serde(deserialize_with = "first")]
+    password: String,
+}
+
 #[tracing::instrument(name = "web sign-in", skip_all)]
 pub async fn sign_in(
     req: HttpRequest,
-    SignedOutForm(form): SignedOutForm,
+    SignedOutForm(form): SignedOutForm<AccountForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    let username = form.get("username").trim().to_owned();
-    let password = Password::presented(form.get("password").to_owned());
+    let username = form.username.trim().to_owned();
+    let password = Password::presented(form.password);
     let previous = CookieNames::for_settings(&state.settings).session_secret(&req);
     let opened = browser_sessions::sign_in(
         &state.credentials(),
@@ -184,7 +195,7 @@ pub async fn sign_in(
 #[tracing::instrument(name = "web sign-out", skip_all)]
 pub async fn sign_out(
     req: HttpRequest,
-    _form: CheckedForm,
+    _form: CheckedForm<Confirmed>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
     let cookies = CookieNames::for_settings(&state.settings);
@@ -230,11 +241,11 @@ fn registration_page(
 #[tracing::instrument(name = "web registration", skip_all)]
 pub async fn register(
     req: HttpRequest,
-    SignedOutForm(form): SignedOutForm,
+    SignedOutForm(form): SignedOutForm<AccountForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    let username = form.get("username").trim().to_owned();
-    let created = match Password::parse(form.get("password").to_owned()) {
+    let username = form.username.trim().to_owned();
+    let created = match Password::parse(form.password) {
         Ok(password) => {
             accounts::users::register(&state.accounts(), &username, password, source_ip(&req)).await
         }

@@ -6,7 +6,10 @@ use askama::Template;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
-use super::{form_status, render, FieldErrors, Layout, SignedIn, UiError};
+use super::errors::UiError;
+use super::forms::{form_status, FieldErrors};
+use super::frame::{Layout, SignedIn};
+use super::pages::render;
 use crate::accounts::audit;
 use crate::domain::Permission;
 use crate::state::AppState;

@@ -5,12 +5,17 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
+use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{
-    chosen_grace, form_status, ok, render, role_choices, see_other, until_text, when, when_opt,
-    CheckedForm, ConfirmPage, FieldErrors, Layout, ListQuery, Notice, SecretPage, SignedIn,
-    UiError, DEFAULT_GRACE_SECS, GRACE_CHOICES,
+use super::errors::UiError;
+use super::forms::{
+    checkbox, chosen_grace, first, form_status, role_choices, until_text, CheckedForm, Confirmed,
+    FieldErrors, GraceForm, DEFAULT_GRACE_SECS, GRACE_CHOICES,
+};
+use super::frame::{Layout, SignedIn};
+use super::pages::{
+    ok, render, see_other, when, when_opt, ConfirmPage, ListQuery, Notice, SecretPage,
 };
 use crate::accounts::clients::{self, ClientUpdateInput, NewClientInput};
 use crate::domain::Permission;
@@ -93,9 +98,22 @@ struct ClientPage {
     errors: FieldErrors,
 }
 
+/// What the client forms post (create and edit).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ClientForm {
+    #[serde(deserialize_with = "first")]
+    name: String,
+    #[serde(deserialize_with = "first")]
+    access_token_ttl: String,
+    roles: Vec<String>,
+    #[serde(deserialize_with = "checkbox")]
+    disabled: bool,
+}
+
 /// The optional token lifetime field: empty means the server's default.
-fn token_ttl(form: &CheckedForm) -> Result<Option<i64>, AppError> {
-    match form.get("access_token_ttl").trim() {
+fn token_ttl(form: &ClientForm) -> Result<Option<i64>, AppError> {
+    match form.access_token_ttl.trim() {
         "" => Ok(None),
         text => text
             .parse()
@@ -190,15 +208,14 @@ fn secret_issued(
 #[tracing::instrument(name = "web create client", skip_all)]
 pub async fn create_client(
     signed_in: SignedIn,
-    form: CheckedForm,
+    CheckedForm(form): CheckedForm<ClientForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
     signed_in.principal.require(Permission::ClientsWrite)?;
-    let roles = form.all("roles");
     let created = async {
         let input = NewClientInput {
-            name: form.get("name").trim(),
-            roles: &roles,
+            name: form.name.trim(),
+            roles: &form.roles,
             access_token_ttl_seconds: token_ttl(&form)?,
         };
         clients::create(&state.accounts(), Some(&signed_in.principal), input).await
@@ -215,9 +232,9 @@ pub async fn create_client(
         Err(e) => {
             let errors = FieldErrors::default().absorb(e, "name")?;
             let kept = KeptInput {
-                name: form.get("name"),
-                token_ttl: form.get("access_token_ttl"),
-                roles: &roles,
+                name: &form.name,
+                token_ttl: &form.access_token_ttl,
+                roles: &form.roles,
             };
             clients_page(&signed_in, &state, None, "", kept, errors).await
         }
@@ -230,7 +247,7 @@ async fn client_page(
     state: &AppState,
     id: Uuid,
     notice: &'static str,
-    refused: Option<(&CheckedForm, FieldErrors)>,
+    refused: Option<(ClientForm, FieldErrors)>,
 ) -> Result<HttpResponse, UiError> {
     let caller = &signed_in.principal;
     let record = clients::get(&state.accounts(), caller, id).await?;
@@ -246,10 +263,10 @@ async fn client_page(
     let mut client = ClientRow::from(record);
     let (ticked, errors) = match refused {
         Some((form, errors)) => {
-            client.name = form.get("name").to_owned();
-            client.token_ttl = form.get("access_token_ttl").to_owned();
-            client.disabled = form.checked("disabled");
-            (form.all("roles"), errors)
+            client.name = form.name;
+            client.token_ttl = form.access_token_ttl;
+            client.disabled = form.disabled;
+            (form.roles, errors)
         }
         None => (client.roles.clone(), FieldErrors::default()),
     };
@@ -284,16 +301,15 @@ pub async fn show_client(
 pub async fn update_client(
     signed_in: SignedIn,
     id: web::Path<Uuid>,
-    form: CheckedForm,
+    CheckedForm(form): CheckedForm<ClientForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
     signed_in.principal.require(Permission::ClientsWrite)?;
-    let roles = form.all("roles");
     let saved = async {
         let input = ClientUpdateInput {
-            name: Some(form.get("name").trim()),
-            disabled: Some(form.checked("disabled")),
-            roles: Some(&roles),
+            name: Some(form.name.trim()),
+            disabled: Some(form.disabled),
+            roles: Some(&form.roles),
             access_token_ttl_seconds: Some(token_ttl(&form)?),
         };
         clients::update(&state.accounts(), &signed_in.principal, *id, input).await
@@ -303,7 +319,7 @@ pub async fn update_client(
         Ok(_) => Ok(see_other(&format!("/admin/clients/{id}?done=saved"))),
         Err(e) => {
             let errors = FieldErrors::default().absorb(e, "name")?;
-            client_page(&signed_in, &state, *id, "", Some((&form, errors))).await
+            client_page(&signed_in, &state, *id, "", Some((form, errors))).await
         }
     }
 }
@@ -312,12 +328,12 @@ pub async fn update_client(
 pub async fn rotate_client_secret(
     signed_in: SignedIn,
     id: web::Path<Uuid>,
-    form: CheckedForm,
+    CheckedForm(form): CheckedForm<GraceForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
     signed_in.principal.require(Permission::ClientsWrite)?;
     let now = state.clock.now();
-    let grace = chosen_grace(&form)?;
+    let grace = chosen_grace(&form.grace_seconds)?;
     let actor = &signed_in.principal;
     // The secret is shown from what the rotation returned: a second query that
     // failed would lose a secret nobody can see again.
@@ -359,7 +375,7 @@ pub async fn confirm_client_deletion(
 pub async fn delete_client(
     signed_in: SignedIn,
     id: web::Path<Uuid>,
-    _form: CheckedForm,
+    _form: CheckedForm<Confirmed>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
     clients::delete(&state.accounts(), &signed_in.principal, *id).await?;

@@ -3,11 +3,12 @@
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
+use serde::Deserialize;
 
-use super::{
-    form_status, ok, render, see_other, CheckedForm, ConfirmPage, FieldErrors, Layout, Notice,
-    SignedIn, UiError,
-};
+use super::errors::UiError;
+use super::forms::{first, form_status, CheckedForm, Confirmed, FieldErrors};
+use super::frame::{Layout, SignedIn};
+use super::pages::{ok, render, see_other, ConfirmPage, Notice};
 use crate::accounts::roles::{self, RoleInput};
 use crate::domain::Permission;
 use crate::state::AppState;
@@ -76,10 +77,24 @@ async fn role_form(
     })
 }
 
+/// What the role forms post (create and edit).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RoleFields {
+    #[serde(deserialize_with = "first")]
+    name: String,
+    #[serde(deserialize_with = "first")]
+    description: String,
+    permissions: Vec<String>,
+    /// Permissions typed in rather than ticked, separated by spaces.
+    #[serde(deserialize_with = "first")]
+    other: String,
+}
+
 /// The permissions a role form asks for: ticked boxes plus typed ones.
-fn chosen_permissions(form: &CheckedForm) -> Vec<String> {
-    let mut chosen = form.all("permissions");
-    chosen.extend(form.get("other").split_whitespace().map(str::to_owned));
+fn chosen_permissions(form: &RoleFields) -> Vec<String> {
+    let mut chosen = form.permissions.clone();
+    chosen.extend(form.other.split_whitespace().map(str::to_owned));
     chosen
 }
 
@@ -120,16 +135,16 @@ pub async fn list_roles(
 #[tracing::instrument(name = "web create role", skip_all)]
 pub async fn create_role(
     signed_in: SignedIn,
-    form: CheckedForm,
+    CheckedForm(form): CheckedForm<RoleFields>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    let description = form.get("description").trim();
+    let description = form.description.trim();
     let permissions = chosen_permissions(&form);
     let input = RoleInput {
         description,
         permissions: &permissions,
     };
-    let name = form.get("name").trim();
+    let name = form.name.trim();
     let created = roles::create(&state.accounts(), &signed_in.principal, name, input).await;
     match created {
         Ok(record) => Ok(see_other(&format!(
@@ -138,10 +153,14 @@ pub async fn create_role(
         ))),
         Err(e) => {
             let errors = FieldErrors::default().absorb(e, "name")?;
-            let held = form.all("permissions");
-            let typed = form.get("other").to_owned();
-            let name = form.get("name").to_owned();
-            let form = role_form(&state, name, description.to_owned(), &held, typed).await?;
+            let description = description.to_owned();
+            let RoleFields {
+                name,
+                permissions,
+                other,
+                ..
+            } = form;
+            let form = role_form(&state, name, description, &permissions, other).await?;
             roles_page(&signed_in, &state, "", form, errors).await
         }
     }
@@ -152,7 +171,7 @@ async fn role_page(
     state: &AppState,
     name: &str,
     notice: &'static str,
-    edited: Option<(&CheckedForm, FieldErrors)>,
+    edited: Option<(RoleFields, FieldErrors)>,
 ) -> Result<HttpResponse, UiError> {
     let record = roles::get(&state.accounts(), &signed_in.principal, name).await?;
     let (form, errors) = match edited {
@@ -160,9 +179,9 @@ async fn role_page(
             role_form(
                 state,
                 record.role.name.clone(),
-                form.get("description").to_owned(),
-                &form.all("permissions"),
-                form.get("other").to_owned(),
+                form.description,
+                &form.permissions,
+                form.other,
             )
             .await?,
             errors,
@@ -205,12 +224,12 @@ pub async fn show_role(
 pub async fn update_role(
     signed_in: SignedIn,
     name: web::Path<String>,
-    form: CheckedForm,
+    CheckedForm(form): CheckedForm<RoleFields>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
     let permissions = chosen_permissions(&form);
     let input = RoleInput {
-        description: form.get("description").trim(),
+        description: form.description.trim(),
         permissions: &permissions,
     };
     let saved = roles::replace(&state.accounts(), &signed_in.principal, &name, input).await;
@@ -221,7 +240,7 @@ pub async fn update_role(
         ))),
         Err(e) => {
             let errors = FieldErrors::default().absorb(e, "permissions")?;
-            role_page(&signed_in, &state, &name, "", Some((&form, errors))).await
+            role_page(&signed_in, &state, &name, "", Some((form, errors))).await
         }
     }
 }
@@ -251,7 +270,7 @@ pub async fn confirm_role_deletion(
 pub async fn delete_role(
     signed_in: SignedIn,
     name: web::Path<String>,
-    _form: CheckedForm,
+    _form: CheckedForm<Confirmed>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
     roles::delete(&state.accounts(), &signed_in.principal, &name).await?;

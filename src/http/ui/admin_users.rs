@@ -5,12 +5,15 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
+use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{
-    form_status, ok, render, role_choices, see_other, when, CheckedForm, ConfirmPage, FieldErrors,
-    Layout, ListQuery, Notice, SecretPage, SignedIn, UiError,
+use super::errors::UiError;
+use super::forms::{
+    checkbox, first, form_status, role_choices, CheckedForm, Confirmed, FieldErrors,
 };
+use super::frame::{Layout, SignedIn};
+use super::pages::{ok, render, see_other, when, ConfirmPage, ListQuery, Notice, SecretPage};
 use secrecy::SecretString;
 
 use crate::accounts::users::{self, NewUserInput, UserUpdateInput};
@@ -118,18 +121,31 @@ pub async fn list_users(
     .await
 }
 
+/// What the user forms post (create and edit; editing has no username).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct UserForm {
+    #[serde(deserialize_with = "first")]
+    username: String,
+    /// A new password; empty on the edit form keeps the current one.
+    #[serde(deserialize_with = "first")]
+    password: String,
+    roles: Vec<String>,
+    #[serde(deserialize_with = "checkbox")]
+    disabled: bool,
+}
+
 #[tracing::instrument(name = "web create user", skip_all)]
 pub async fn create_user(
     signed_in: SignedIn,
-    form: CheckedForm,
+    CheckedForm(form): CheckedForm<UserForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    let password = SecretString::from(form.get("password").to_owned());
-    let roles = form.all("roles");
+    let password = SecretString::from(form.password);
     let input = NewUserInput {
-        username: form.get("username").trim(),
+        username: form.username.trim(),
         password: &password,
-        roles: Some(&roles),
+        roles: Some(&form.roles),
     };
     let created = users::create(&state.accounts(), &signed_in.principal, input).await;
     let created = match created {
@@ -140,8 +156,7 @@ pub async fn create_user(
                 cursor: None,
                 done: None,
             };
-            let ticked = form.all("roles");
-            let username = form.get("username").to_owned();
+            let (username, ticked) = (form.username, form.roles);
             return users_page(&signed_in, &state, &query, username, &ticked, errors).await;
         }
     };
@@ -174,14 +189,14 @@ async fn user_page(
     state: &AppState,
     id: Uuid,
     notice: &'static str,
-    refused: Option<(&CheckedForm, FieldErrors)>,
+    refused: Option<(UserForm, FieldErrors)>,
 ) -> Result<HttpResponse, UiError> {
     let record = users::get(&state.accounts(), &signed_in.principal, id).await?;
     let mut user = UserRow::from(record);
     let (ticked, errors) = match refused {
         Some((form, errors)) => {
-            user.disabled = form.checked("disabled");
-            (form.all("roles"), errors)
+            user.disabled = form.disabled;
+            (form.roles, errors)
         }
         None => (user.roles.clone(), FieldErrors::default()),
     };
@@ -213,18 +228,17 @@ pub async fn show_user(
 pub async fn update_user(
     signed_in: SignedIn,
     id: web::Path<Uuid>,
-    form: CheckedForm,
+    CheckedForm(mut form): CheckedForm<UserForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
-    let password = match form.get("password") {
-        "" => None,
-        p => Some(SecretString::from(p.to_owned())),
+    let password = match std::mem::take(&mut form.password) {
+        p if p.is_empty() => None,
+        p => Some(SecretString::from(p)),
     };
-    let roles = form.all("roles");
     let input = UserUpdateInput {
         password: password.as_ref(),
-        disabled: Some(form.checked("disabled")),
-        roles: Some(&roles),
+        disabled: Some(form.disabled),
+        roles: Some(&form.roles),
     };
     let updated = users::update(&state.accounts(), &signed_in.principal, *id, input).await;
     match updated {
@@ -232,7 +246,7 @@ pub async fn update_user(
         Err(e) => {
             // A conflict (the last enabled administrator) concerns the whole change.
             let errors = FieldErrors::default().absorb(e, "form")?;
-            user_page(&signed_in, &state, *id, "", Some((&form, errors))).await
+            user_page(&signed_in, &state, *id, "", Some((form, errors))).await
         }
     }
 }
@@ -262,7 +276,7 @@ pub async fn confirm_user_deletion(
 pub async fn delete_user(
     signed_in: SignedIn,
     id: web::Path<Uuid>,
-    _form: CheckedForm,
+    _form: CheckedForm<Confirmed>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
     users::delete(&state.accounts(), &signed_in.principal, *id).await?;

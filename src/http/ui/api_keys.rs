@@ -6,13 +6,16 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::{DateTime, Utc};
 use entity::api_keys::Model as ApiKey;
+use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{
-    chosen_grace, days_ahead, form_status, ok, render, see_other, ticked_scopes, until_text, when,
-    when_opt, CheckedForm, ConfirmPage, FieldErrors, Layout, ListQuery, SecretPage, SignedIn,
-    UiError, DEFAULT_GRACE_SECS, GRACE_CHOICES,
+use super::errors::UiError;
+use super::forms::{
+    chosen_grace, days_ahead, first, form_status, ticked_scopes, until_text, CheckedForm,
+    Confirmed, FieldErrors, GraceForm, DEFAULT_GRACE_SECS, GRACE_CHOICES,
 };
+use super::frame::{Layout, SignedIn};
+use super::pages::{ok, render, see_other, when, when_opt, ConfirmPage, ListQuery, SecretPage};
 use crate::credentials::api_keys::{self, NewKey};
 use crate::domain::{scope_words, Environment};
 use crate::error::AppError;
@@ -148,20 +151,35 @@ pub async fn list_api_keys(
     .await
 }
 
-fn new_key(form: &CheckedForm, ticked: &[String], now: DateTime<Utc>) -> Result<NewKey, AppError> {
-    let environment = Environment::parse(form.get("environment"))
+/// What the new-key form posts.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct KeyForm {
+    #[serde(deserialize_with = "first")]
+    name: String,
+    #[serde(deserialize_with = "first")]
+    environment: String,
+    scopes: Vec<String>,
+    /// Days until it expires, one of [`EXPIRY_DAYS`]; empty for never.
+    #[serde(deserialize_with = "first")]
+    expiry: String,
+}
+
+fn new_key(form: &KeyForm, now: DateTime<Utc>) -> Result<NewKey, AppError> {
+    let ticked = &form.scopes;
+    let environment = Environment::parse(&form.environment)
         .ok_or_else(|| AppError::validation("environment", "choose live or test"))?;
     // No box ticked: the key follows the owner's permissions as they change.
     let scopes = match ticked.is_empty() {
         true => None,
         false => Some(ticked_scopes(ticked)?),
     };
-    let expires_at = match form.get("expiry") {
+    let expires_at = match form.expiry.as_str() {
         "" => None,
         days => Some(days_ahead(days, &EXPIRY_DAYS, now)?),
     };
     Ok(NewKey {
-        name: form.get("name").trim().to_owned(),
+        name: form.name.trim().to_owned(),
         environment,
         scopes,
         expires_at,
@@ -200,12 +218,11 @@ fn key_issued(
 #[tracing::instrument(name = "web create api key", skip_all)]
 pub async fn create_api_key(
     signed_in: SignedIn,
-    form: CheckedForm,
+    CheckedForm(form): CheckedForm<KeyForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
     let now = state.clock.now();
-    let ticked = form.all("scopes");
-    let created = match new_key(&form, &ticked, now) {
+    let created = match new_key(&form, now) {
         Ok(key) => api_keys::create(&state.credentials(), &signed_in.principal, key).await,
         Err(e) => Err(e),
     };
@@ -220,10 +237,10 @@ pub async fn create_api_key(
         Err(e) => {
             let errors = FieldErrors::default().absorb(e, "name")?;
             let form = CreateForm {
-                name: form.get("name").to_owned(),
-                environment: form.get("environment").to_owned(),
-                scopes: signed_in.scope_choices(&ticked),
-                expiry: form.get("expiry").to_owned(),
+                scopes: signed_in.scope_choices(&form.scopes),
+                name: form.name,
+                environment: form.environment,
+                expiry: form.expiry,
             };
             keys_page(&signed_in, &state, None, "", form, errors).await
         }
@@ -248,11 +265,11 @@ pub async fn show_rotation(
 pub async fn rotate_api_key(
     signed_in: SignedIn,
     id: web::Path<Uuid>,
-    form: CheckedForm,
+    CheckedForm(form): CheckedForm<GraceForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
     let now = state.clock.now();
-    let grace = chosen_grace(&form)?;
+    let grace = chosen_grace(&form.grace_seconds)?;
     let (row, secret) =
         api_keys::rotate(&state.credentials(), &signed_in.principal, *id, grace).await?;
     key_issued(
@@ -291,7 +308,7 @@ pub async fn confirm_api_key_revocation(
 pub async fn revoke_api_key(
     signed_in: SignedIn,
     id: web::Path<Uuid>,
-    _form: CheckedForm,
+    _form: CheckedForm<Confirmed>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
     api_keys::revoke(&state.credentials(), &signed_in.principal, *id).await?;

@@ -5,12 +5,15 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{
-    days_ahead, form_status, ok, render, see_other, ticked_scopes, when, when_opt, CheckedForm,
-    ConfirmPage, FieldErrors, Layout, ListQuery, SecretPage, SignedIn, UiError,
+use super::errors::UiError;
+use super::forms::{
+    days_ahead, first, form_status, ticked_scopes, CheckedForm, Confirmed, FieldErrors,
 };
+use super::frame::{Layout, SignedIn};
+use super::pages::{ok, render, see_other, when, when_opt, ConfirmPage, ListQuery, SecretPage};
 use crate::credentials::personal_access_tokens::{self as pats, NewToken};
 use crate::domain::scope_words;
 use crate::error::AppError;
@@ -131,11 +134,25 @@ pub async fn list_tokens(
     .await
 }
 
+/// What the mint form posts.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TokenForm {
+    #[serde(deserialize_with = "first")]
+    name: String,
+    scopes: Vec<String>,
+    /// Days until it expires (one of [`EXPIRY_DAYS`]), or `date` for `expires_on`.
+    #[serde(deserialize_with = "first")]
+    expiry: String,
+    #[serde(deserialize_with = "first")]
+    expires_on: String,
+}
+
 /// The expiry the form asks for: one of the fixed choices, or the end of a date.
-fn chosen_expiry(form: &CheckedForm, now: DateTime<Utc>) -> Result<DateTime<Utc>, AppError> {
-    match form.get("expiry") {
+fn chosen_expiry(form: &TokenForm, now: DateTime<Utc>) -> Result<DateTime<Utc>, AppError> {
+    match form.expiry.as_str() {
         "date" => {
-            let date = NaiveDate::parse_from_str(form.get("expires_on"), "%Y-%m-%d")
+            let date = NaiveDate::parse_from_str(&form.expires_on, "%Y-%m-%d")
                 .map_err(|_| AppError::validation("expires_at", "choose a date"))?;
             date.succ_opt()
                 .and_then(|d| d.and_hms_opt(0, 0, 0))
@@ -149,15 +166,14 @@ fn chosen_expiry(form: &CheckedForm, now: DateTime<Utc>) -> Result<DateTime<Utc>
 #[tracing::instrument(name = "web mint token", skip_all)]
 pub async fn mint_token(
     signed_in: SignedIn,
-    form: CheckedForm,
+    CheckedForm(form): CheckedForm<TokenForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
     let now = state.clock.now();
-    let ticked = form.all("scopes");
     let minted = async {
         let token = NewToken {
-            name: form.get("name").trim().to_owned(),
-            scopes: ticked_scopes(&ticked)?,
+            name: form.name.trim().to_owned(),
+            scopes: ticked_scopes(&form.scopes)?,
             expires_at: chosen_expiry(&form, now)?,
         };
         pats::create(&state.credentials(), &signed_in.principal, token).await
@@ -187,10 +203,10 @@ pub async fn mint_token(
         Err(e) => {
             let errors = FieldErrors::default().absorb(e, "name")?;
             let form = MintForm {
-                name: form.get("name").to_owned(),
-                scopes: signed_in.scope_choices(&ticked),
-                expiry: form.get("expiry").to_owned(),
-                expires_on: form.get("expires_on").to_owned(),
+                scopes: signed_in.scope_choices(&form.scopes),
+                name: form.name,
+                expiry: form.expiry,
+                expires_on: form.expires_on,
             };
             tokens_page(&signed_in, &state, None, "", form, errors).await
         }
@@ -225,7 +241,7 @@ pub async fn confirm_token_revocation(
 pub async fn revoke_token(
     signed_in: SignedIn,
     id: web::Path<Uuid>,
-    _form: CheckedForm,
+    _form: CheckedForm<Confirmed>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UiError> {
     pats::revoke(&state.credentials(), &signed_in.principal, *id).await?;
