@@ -16,7 +16,7 @@ use jsonwebtoken::{decode, encode, Header, Validation};
 use tokio::runtime::Runtime;
 use trident::accounts;
 use trident::accounts::clients::{self, NewClientInput};
-use trident::clock::SystemClock;
+use trident::clock::{Clock, SystemClock};
 use trident::config::RawSettings;
 use trident::credentials::inspect;
 use trident::credentials::InspectionCache;
@@ -66,7 +66,7 @@ fn token_format(c: &mut Criterion) {
     group.bench_function("reject_bad_checksum", |b| {
         b.iter(|| OpaqueSecret::parse(black_box(&corrupted)))
     });
-    let now = chrono::Utc::now().timestamp();
+    let now = SystemClock.now().timestamp();
     let generated = SigningAlgorithm::Es256.generate().unwrap();
     let jwt = encode(
         &Header::new(jsonwebtoken::Algorithm::ES256),
@@ -94,7 +94,7 @@ fn digest(c: &mut Criterion) {
 
 fn jwt_per_algorithm(c: &mut Criterion) {
     let mut group = c.benchmark_group("jwt");
-    let now = chrono::Utc::now().timestamp();
+    let now = SystemClock.now().timestamp();
     let claims = claims("cli_bench", now);
     for algorithm in [
         SigningAlgorithm::Es256,
@@ -180,14 +180,16 @@ fn bench_app(runtime: &Runtime, credential_cache: bool) -> BenchApp {
     std::fs::create_dir_all(&dir).unwrap();
     let raw = RawSettings {
         database_url: format!("sqlite://{}/trident.db?mode=rwc", dir.display()),
-        bind: "127.0.0.1:0".into(),
+        bind: "127.0.0.1:0".parse().unwrap(),
         issuer: Some(ISSUER.into()),
         admin_username: None,
         admin_password: None,
         master_key: Some(
-            base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>()),
+            base64::engine::general_purpose::STANDARD
+                .encode(rand::random::<[u8; 32]>())
+                .into(),
         ),
-        signing_algorithm: "ES256".into(),
+        signing_algorithm: trident::keys::SigningAlgorithm::Es256,
         access_token_ttl: 600,
         refresh_token_ttl: 86_400,
         session_max_lifetime: 30 * 86_400,
@@ -199,7 +201,7 @@ fn bench_app(runtime: &Runtime, credential_cache: bool) -> BenchApp {
         api_key_on_user_create: true,
         credential_cache,
         pat_max_lifetime_days: 366,
-        log_format: "text".into(),
+        log_format: trident::config::LogFormat::Text,
         login_attempts_per_minute: 10,
         password_hash_concurrency: 1,
         workers: 1,

@@ -3,9 +3,9 @@
 use std::io::Read;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use trident::commands;
-use trident::config::RawSettings;
+use trident::config::{ConfigError, RawSettings};
 use trident::keys::SigningAlgorithm;
 
 #[derive(Parser)]
@@ -73,9 +73,9 @@ enum ClientCommand {
 enum KeysCommand {
     /// Make a new signing key active; the old one stays published until its tokens expire.
     Rotate {
-        /// ES256, RS256 or EdDSA (default: TRIDENT_SIGNING_ALGORITHM).
+        /// The new key's algorithm (default: TRIDENT_SIGNING_ALGORITHM).
         #[arg(long)]
-        algorithm: Option<String>,
+        algorithm: Option<SigningAlgorithm>,
     },
 }
 
@@ -87,7 +87,16 @@ fn read_password() -> anyhow::Result<String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => match ConfigError::from_clap(&e, &Cli::command()) {
+            Some(refused) => {
+                eprintln!("trident: invalid configuration: {refused}");
+                return ExitCode::from(2);
+            }
+            None => e.exit(),
+        },
+    };
     let settings = match cli.settings.validate() {
         Ok(settings) => settings,
         Err(e) => {
@@ -110,14 +119,7 @@ async fn main() -> ExitCode {
             token_ttl,
         }) => commands::create_client(settings, name, &roles, token_ttl).await,
         Command::Keys(KeysCommand::Rotate { algorithm }) => {
-            match algorithm.map(|a| a.parse::<SigningAlgorithm>()) {
-                Some(Err(())) => {
-                    eprintln!("trident: invalid configuration: --algorithm: expected ES256, RS256 or EdDSA");
-                    return ExitCode::from(2);
-                }
-                Some(Ok(alg)) => commands::rotate_keys(settings, Some(alg)).await,
-                None => commands::rotate_keys(settings, None).await,
-            }
+            commands::rotate_keys(settings, algorithm).await
         }
     };
     match result {

@@ -1,181 +1,21 @@
-//! Settings: parsed once from flags and `TRIDENT_*` environment variables,
-//! validated before anything starts. Secrets are held as `SecretString`.
+//! Settings: parsed once from flags and `TRIDENT_*` environment variables
+//! ([`RawSettings`]), validated before anything starts. Secrets are held as
+//! `SecretString`.
+
+mod raw;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::domain::{Password, Username};
 use crate::keys::MasterKeySource;
 use crate::keys::{MasterKey, SigningAlgorithm};
 use crate::store::{DatabaseKind, DatabaseSettings};
 
-/// Raw settings as clap reads them; turned into [`Settings`] by [`RawSettings::validate`].
-#[derive(clap::Args, Debug, Clone)]
-pub struct RawSettings {
-    /// Database URL: `sqlite://PATH?mode=rwc` (embedded) or `postgres://…` (shared by several nodes).
-    #[arg(
-        long,
-        env = "TRIDENT_DATABASE_URL",
-        default_value = "sqlite://trident.db?mode=rwc",
-        global = true
-    )]
-    pub database_url: String,
-    /// Address the HTTP server listens on.
-    #[arg(
-        long,
-        env = "TRIDENT_BIND",
-        default_value = "127.0.0.1:8080",
-        global = true
-    )]
-    pub bind: String,
-    /// Issuer identifier (RFC 8414): the public base URL of this server. Defaults to `http://BIND`.
-    #[arg(long, env = "TRIDENT_ISSUER", global = true)]
-    pub issuer: Option<String>,
-    /// Username of the administrator created on start when no user exists yet.
-    #[arg(long, env = "TRIDENT_ADMIN_USERNAME", global = true)]
-    pub admin_username: Option<String>,
-    /// Password of that administrator.
-    #[arg(
-        long,
-        env = "TRIDENT_ADMIN_PASSWORD",
-        hide_env_values = true,
-        global = true
-    )]
-    pub admin_password: Option<String>,
-    /// Base64 (standard or URL-safe) 32-byte key that encrypts signing keys at rest.
-    /// Required for PostgreSQL; on SQLite a key file beside the database is used when unset.
-    #[arg(
-        long,
-        env = "TRIDENT_MASTER_KEY",
-        hide_env_values = true,
-        global = true
-    )]
-    pub master_key: Option<String>,
-    /// Algorithm of newly created signing keys: ES256, RS256 or EdDSA.
-    #[arg(
-        long,
-        env = "TRIDENT_SIGNING_ALGORITHM",
-        default_value = "ES256",
-        global = true
-    )]
-    pub signing_algorithm: String,
-    /// Lifetime of user access tokens, in seconds.
-    #[arg(
-        long,
-        env = "TRIDENT_ACCESS_TOKEN_TTL",
-        default_value_t = 600,
-        global = true
-    )]
-    pub access_token_ttl: u64,
-    /// Default lifetime of M2M access tokens (client credentials grant), in seconds; a client may set its own.
-    #[arg(
-        long,
-        env = "TRIDENT_CLIENT_TOKEN_TTL",
-        default_value_t = 900,
-        global = true
-    )]
-    pub client_token_ttl: u64,
-    /// Failed client authentications allowed per client id, and per source address, in a minute.
-    #[arg(
-        long,
-        env = "TRIDENT_CLIENT_AUTH_FAILURES_PER_MINUTE",
-        default_value_t = 20,
-        global = true
-    )]
-    pub client_auth_failures_per_minute: u32,
-    /// Introspection requests allowed per caller in a minute.
-    #[arg(
-        long,
-        env = "TRIDENT_INTROSPECTIONS_PER_MINUTE",
-        default_value_t = 600_000,
-        global = true
-    )]
-    pub introspections_per_minute: u32,
-    /// Lifetime of refresh tokens, in seconds.
-    #[arg(
-        long,
-        env = "TRIDENT_REFRESH_TOKEN_TTL",
-        default_value_t = 86_400,
-        global = true
-    )]
-    pub refresh_token_ttl: u64,
-    /// Longest a login session lives however often it is refreshed, in seconds (then the user logs in again).
-    #[arg(
-        long,
-        env = "TRIDENT_SESSION_MAX_LIFETIME",
-        default_value_t = 30 * 86_400,
-        global = true
-    )]
-    pub session_max_lifetime: u64,
-    /// Lifetime of a web UI sign-in, in seconds (then the browser signs in again).
-    #[arg(
-        long,
-        env = "TRIDENT_UI_SESSION_TTL",
-        default_value_t = 28_800,
-        global = true
-    )]
-    pub ui_session_ttl: u64,
-    /// Allow anyone to register a user account.
-    #[arg(
-        long,
-        env = "TRIDENT_ALLOW_REGISTRATION",
-        default_value_t = false,
-        global = true
-    )]
-    pub allow_registration: bool,
-    /// Issue a live API key to every user created through the API or the CLI, shown once in the response.
-    #[arg(long, env = "TRIDENT_API_KEY_ON_USER_CREATE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
-    pub api_key_on_user_create: bool,
-    /// Cache resolved credentials in memory (invalidated on every change, on every node).
-    #[arg(long, env = "TRIDENT_CREDENTIAL_CACHE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
-    pub credential_cache: bool,
-    /// Longest lifetime a personal access token may be given, in days.
-    #[arg(
-        long,
-        env = "TRIDENT_PAT_MAX_LIFETIME_DAYS",
-        default_value_t = 366,
-        global = true
-    )]
-    pub pat_max_lifetime_days: u32,
-    /// Log format: `text` or `json`.
-    #[arg(
-        long,
-        env = "TRIDENT_LOG_FORMAT",
-        default_value = "text",
-        global = true
-    )]
-    pub log_format: String,
-    /// Login attempts allowed per username, and per source address, in a minute.
-    #[arg(
-        long,
-        env = "TRIDENT_LOGIN_ATTEMPTS_PER_MINUTE",
-        default_value_t = 10,
-        global = true
-    )]
-    pub login_attempts_per_minute: u32,
-    /// Password hashes computed at once (argon2id costs 19 MiB each); 0 = number of cores.
-    #[arg(
-        long,
-        env = "TRIDENT_PASSWORD_HASH_CONCURRENCY",
-        default_value_t = 0,
-        global = true
-    )]
-    pub password_hash_concurrency: usize,
-    /// HTTP worker threads; 0 = number of cores.
-    #[arg(long, env = "TRIDENT_WORKERS", default_value_t = 0, global = true)]
-    pub workers: usize,
-    /// Maximum database connections in the pool.
-    #[arg(
-        long,
-        env = "TRIDENT_DB_MAX_CONNECTIONS",
-        default_value_t = 16,
-        global = true
-    )]
-    pub db_max_connections: u32,
-}
+pub use raw::RawSettings;
 
 /// Validated settings, the only form the rest of Trident sees.
 #[derive(Debug, Clone)]
@@ -205,7 +45,7 @@ pub struct Settings {
     pub workers: usize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
     Text,
     Json,
@@ -218,15 +58,62 @@ pub const MAX_CLIENT_TOKEN_TTL_SECS: u64 = 86_400;
 #[derive(Debug, thiserror::Error)]
 #[error("{setting}: {reason}")]
 pub struct ConfigError {
-    pub setting: &'static str,
+    /// The variable (or, without one, the flag) to change.
+    pub setting: String,
     pub reason: String,
 }
 
-fn invalid(setting: &'static str, reason: impl Into<String>) -> ConfigError {
+fn invalid(setting: &str, reason: impl Into<String>) -> ConfigError {
     ConfigError {
-        setting,
+        setting: setting.to_owned(),
         reason: reason.into(),
     }
+}
+
+impl ConfigError {
+    /// A value clap refused, named by the variable it came from, or could have
+    /// (an operator sets `TRIDENT_*`, not flags); `None` for what is not a
+    /// refused value (`--help`, an unknown subcommand), which clap reports itself.
+    pub fn from_clap(err: &clap::Error, command: &clap::Command) -> Option<ConfigError> {
+        use clap::error::{ContextKind, ContextValue, ErrorKind};
+        if !matches!(
+            err.kind(),
+            ErrorKind::InvalidValue | ErrorKind::ValueValidation
+        ) {
+            return None;
+        }
+        let Some(ContextValue::String(arg)) = err.get(ContextKind::InvalidArg) else {
+            return None;
+        };
+        // `--access-token-ttl <ACCESS_TOKEN_TTL>`
+        let flag = arg.split_whitespace().next()?;
+        let env = find_arg(command, flag.trim_start_matches("--"))
+            .and_then(clap::Arg::get_env)
+            .map(|env| env.to_string_lossy().into_owned());
+        let rendered = err.to_string();
+        let reason = rendered
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with("For more information"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        Some(ConfigError {
+            setting: env.unwrap_or_else(|| flag.to_owned()),
+            reason: reason.trim_start_matches("error: ").to_owned(),
+        })
+    }
+}
+
+/// The argument with this long name, in `command` or any of its subcommands.
+fn find_arg<'a>(command: &'a clap::Command, long: &str) -> Option<&'a clap::Arg> {
+    command
+        .get_arguments()
+        .find(|arg| arg.get_long() == Some(long))
+        .or_else(|| {
+            command
+                .get_subcommands()
+                .find_map(|sub| find_arg(sub, long))
+        })
 }
 
 impl RawSettings {
@@ -243,19 +130,17 @@ impl RawSettings {
                 "must start with sqlite: or postgres://",
             ));
         };
-        let bind: SocketAddr = self
-            .bind
-            .parse()
-            .map_err(|_| invalid("TRIDENT_BIND", "expected HOST:PORT, e.g. 127.0.0.1:8080"))?;
+        let bind = self.bind;
         let issuer = match &self.issuer {
-            Some(issuer) => validate_issuer(issuer)?,
+            Some(issuer) => issuer.clone(),
             None => format!("http://{bind}"),
         };
         let admin = match (self.admin_username, self.admin_password) {
             (Some(u), Some(p)) => {
                 Username::parse(&u).map_err(|e| invalid("TRIDENT_ADMIN_USERNAME", e.0))?;
-                Password::parse(p.clone()).map_err(|e| invalid("TRIDENT_ADMIN_PASSWORD", e.0))?;
-                Some((u, SecretString::from(p)))
+                Password::parse(p.expose_secret().to_owned())
+                    .map_err(|e| invalid("TRIDENT_ADMIN_PASSWORD", e.0))?;
+                Some((u, p))
             }
             (None, None) => None,
             _ => {
@@ -267,7 +152,6 @@ impl RawSettings {
         };
         let master_key = match (self.master_key, kind) {
             (Some(key), _) => {
-                let key = SecretString::from(key);
                 MasterKey::decode(&key)
                     .map_err(|e| invalid("TRIDENT_MASTER_KEY", e.to_string()))?;
                 MasterKeySource::Inline(key)
@@ -280,68 +164,7 @@ impl RawSettings {
                 "required with PostgreSQL so that every node can decrypt the shared signing keys",
             )),
         };
-        let signing_algorithm = self.signing_algorithm.parse().map_err(|_| {
-            invalid(
-                "TRIDENT_SIGNING_ALGORITHM",
-                "expected ES256, RS256 or EdDSA",
-            )
-        })?;
-        let log_format = match self.log_format.as_str() {
-            "text" => LogFormat::Text,
-            "json" => LogFormat::Json,
-            _ => return Err(invalid("TRIDENT_LOG_FORMAT", "expected text or json")),
-        };
-        let access_token_ttl = bounded_secs(
-            "TRIDENT_ACCESS_TOKEN_TTL",
-            self.access_token_ttl,
-            30,
-            86_400,
-        )?;
-        let refresh_token_ttl = bounded_secs(
-            "TRIDENT_REFRESH_TOKEN_TTL",
-            self.refresh_token_ttl,
-            60,
-            366 * 86_400,
-        )?;
-        let session_max_lifetime = bounded_secs(
-            "TRIDENT_SESSION_MAX_LIFETIME",
-            self.session_max_lifetime,
-            3_600,
-            366 * 86_400,
-        )?;
-        let ui_session_ttl = bounded_secs(
-            "TRIDENT_UI_SESSION_TTL",
-            self.ui_session_ttl,
-            300,
-            7 * 86_400,
-        )?;
-        let client_token_ttl = bounded_secs(
-            "TRIDENT_CLIENT_TOKEN_TTL",
-            self.client_token_ttl,
-            MIN_CLIENT_TOKEN_TTL_SECS,
-            MAX_CLIENT_TOKEN_TTL_SECS,
-        )?;
-        if self.client_auth_failures_per_minute == 0 {
-            return Err(invalid(
-                "TRIDENT_CLIENT_AUTH_FAILURES_PER_MINUTE",
-                "must be at least 1",
-            ));
-        }
-        if !(1..=3660).contains(&self.pat_max_lifetime_days) {
-            return Err(invalid(
-                "TRIDENT_PAT_MAX_LIFETIME_DAYS",
-                "must be between 1 and 3660",
-            ));
-        }
-        if self.login_attempts_per_minute == 0 {
-            return Err(invalid(
-                "TRIDENT_LOGIN_ATTEMPTS_PER_MINUTE",
-                "must be at least 1",
-            ));
-        }
-        if self.db_max_connections == 0 {
-            return Err(invalid("TRIDENT_DB_MAX_CONNECTIONS", "must be at least 1"));
-        }
+        let secs = Duration::from_secs;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let or_cores = |n: usize| if n == 0 { cores } else { n };
         Ok(Settings {
@@ -355,39 +178,23 @@ impl RawSettings {
             issuer,
             admin,
             master_key,
-            signing_algorithm,
-            access_token_ttl,
-            refresh_token_ttl,
-            session_max_lifetime,
-            ui_session_ttl,
-            client_token_ttl,
+            signing_algorithm: self.signing_algorithm,
+            access_token_ttl: secs(self.access_token_ttl),
+            refresh_token_ttl: secs(self.refresh_token_ttl),
+            session_max_lifetime: secs(self.session_max_lifetime),
+            ui_session_ttl: secs(self.ui_session_ttl),
+            client_token_ttl: secs(self.client_token_ttl),
             client_auth_failures_per_minute: self.client_auth_failures_per_minute,
-            introspections_per_minute: self.introspections_per_minute.max(1),
+            introspections_per_minute: self.introspections_per_minute,
             allow_registration: self.allow_registration,
             api_key_on_user_create: self.api_key_on_user_create,
             credential_cache: self.credential_cache,
             pat_max_lifetime_days: self.pat_max_lifetime_days,
-            log_format,
+            log_format: self.log_format,
             login_attempts_per_minute: self.login_attempts_per_minute,
             password_hash_concurrency: or_cores(self.password_hash_concurrency),
             workers: or_cores(self.workers),
         })
-    }
-}
-
-fn bounded_secs(
-    setting: &'static str,
-    value: u64,
-    min: u64,
-    max: u64,
-) -> Result<Duration, ConfigError> {
-    if (min..=max).contains(&value) {
-        Ok(Duration::from_secs(value))
-    } else {
-        Err(invalid(
-            setting,
-            format!("must be between {min} and {max} seconds"),
-        ))
     }
 }
 
@@ -400,20 +207,6 @@ impl Settings {
         }
         self
     }
-}
-
-/// RFC 8414 §2: the issuer is an https (or, for local use, http) URL without query or fragment.
-fn validate_issuer(issuer: &str) -> Result<String, ConfigError> {
-    let trimmed = issuer.trim_end_matches('/');
-    let scheme_ok = trimmed.starts_with("https://") || trimmed.starts_with("http://");
-    let host = trimmed.split("://").nth(1).unwrap_or("");
-    if !scheme_ok || host.is_empty() || trimmed.contains(['?', '#', ' ']) {
-        return Err(invalid(
-            "TRIDENT_ISSUER",
-            "expected an http(s) URL without query or fragment, e.g. https://auth.example.com",
-        ));
-    }
-    Ok(trimmed.to_owned())
 }
 
 /// `sqlite://data/trident.db?mode=rwc` → `data/trident.db.key`.
@@ -434,7 +227,7 @@ fn key_file_beside(database_url: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
+    use clap::{CommandFactory, Parser};
 
     #[derive(Parser)]
     struct Cli {
@@ -442,10 +235,14 @@ mod tests {
         settings: RawSettings,
     }
 
+    /// As `main` does: clap's refusals named by their variable, then `validate`.
     fn parse(args: &[&str]) -> Result<Settings, ConfigError> {
         let mut argv = vec!["trident"];
         argv.extend_from_slice(args);
-        Cli::parse_from(argv).settings.validate()
+        match Cli::try_parse_from(argv) {
+            Ok(cli) => cli.settings.validate(),
+            Err(e) => Err(ConfigError::from_clap(&e, &Cli::command()).expect("a refused value")),
+        }
     }
 
     #[test]
@@ -476,11 +273,28 @@ mod tests {
             (&["--admin-username", "root"], "TRIDENT_ADMIN_USERNAME"),
             (&["--access-token-ttl", "1"], "TRIDENT_ACCESS_TOKEN_TTL"),
             (&["--log-format", "xml"], "TRIDENT_LOG_FORMAT"),
+            (
+                &["--pat-max-lifetime-days", "0"],
+                "TRIDENT_PAT_MAX_LIFETIME_DAYS",
+            ),
+            (&["--db-max-connections", "0"], "TRIDENT_DB_MAX_CONNECTIONS"),
         ];
         for (args, setting) in cases {
             let err = parse(args).unwrap_err();
             assert_eq!(err.setting, *setting, "case {args:?}");
         }
+    }
+
+    #[test]
+    fn a_refused_value_says_what_was_wrong_on_one_line() {
+        let err = parse(&["--access-token-ttl", "1"]).unwrap_err();
+        assert!(err.reason.contains("30..=86400"), "{err}");
+        let err = parse(&["--signing-algorithm", "HS256"]).unwrap_err();
+        assert!(
+            err.reason.contains("ES256"),
+            "the choices are listed: {err}"
+        );
+        assert!(!err.to_string().contains('\n'), "{err}");
     }
 
     #[test]

@@ -16,10 +16,13 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 /// The allow-list: no symmetric algorithm, no `none`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum SigningAlgorithm {
+    #[value(name = "ES256")]
     Es256,
+    #[value(name = "RS256")]
     Rs256,
+    #[value(name = "EdDSA")]
     EdDsa,
 }
 
