@@ -10,10 +10,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
+
+use crate::helpers::jwt::jwt_header;
 
 /// Longest any one-shot command may take (argon2 and RSA keys in a debug build included).
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
@@ -198,13 +200,6 @@ impl Drop for RunningServer {
 /// The JSON answer to `GET url`.
 async fn get_json(client: &reqwest::Client, url: &str) -> Value {
     client.get(url).send().await.unwrap().json().await.unwrap()
-}
-
-/// Decodes the protected header of a compact JWS.
-fn jwt_header(jwt: &str) -> Value {
-    let header = jwt.split('.').next().expect("a JWT");
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).expect("base64url header"))
-        .expect("a JSON header")
 }
 
 /// (case, environment, arguments, the setting the error must name)

@@ -4,12 +4,13 @@
 
 use std::collections::BTreeSet;
 
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, EncodingKey};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{json, Value};
 use trident::secret::{OpaqueSecret, SecretKind};
 
+use crate::helpers::jwt::{now, sign_access_token};
 use crate::helpers::{
     bearer, client_basic_auth, jwt_claims, refresh_token_of, spawn_app, TestApp, TestClient,
     TestUser,
@@ -199,10 +200,6 @@ pub fn scopes(scope: &Value) -> BTreeSet<String> {
         .collect()
 }
 
-fn now() -> i64 {
-    chrono::Utc::now().timestamp()
-}
-
 fn timestamp(rfc3339: &Value) -> i64 {
     rfc3339
         .as_str()
@@ -242,10 +239,7 @@ fn assert_answer(answer: &Value, expected: &Value, case: &str) {
 fn resign(signing: &(String, EncodingKey), token: &str, change: impl FnOnce(&mut Value)) -> String {
     let mut claims = jwt_claims(token);
     change(&mut claims);
-    let mut header = Header::new(Algorithm::ES256);
-    header.kid = Some(signing.0.clone());
-    header.typ = Some("at+jwt".to_owned());
-    jsonwebtoken::encode(&header, &claims, &signing.1).unwrap()
+    sign_access_token(Algorithm::ES256, &signing.0, &claims, &signing.1)
 }
 
 // ---------------------------------------------------------------------------

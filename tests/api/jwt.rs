@@ -1,62 +1,13 @@
 //! JWT access tokens (RFC 9068) and the JWKS: independent verification, and forgeries
 //! the server must refuse.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
 use ring::rand::SystemRandom;
-use ring::signature::{EcdsaKeyPair, Ed25519KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+use ring::signature::Ed25519KeyPair;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_unauthenticated, jwt_claims, jwt_segment, spawn_app, TestApp};
-
-fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// Joins a header, claims and signature the way a forger would, without any library.
-fn assemble(header: &Value, claims: &Value, signature: &str) -> String {
-    format!(
-        "{}.{}.{signature}",
-        b64(header.to_string().as_bytes()),
-        b64(claims.to_string().as_bytes())
-    )
-}
-
-fn sign(
-    alg: Algorithm,
-    kid: Option<&str>,
-    typ: Option<&str>,
-    claims: &Value,
-    key: &EncodingKey,
-) -> String {
-    let mut header = Header::new(alg);
-    header.kid = kid.map(str::to_owned);
-    header.typ = typ.map(str::to_owned);
-    jsonwebtoken::encode(&header, claims, key).unwrap()
-}
-
-fn fresh_es256_key() -> EncodingKey {
-    let pkcs8 =
-        EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
-            .unwrap();
-    EncodingKey::from_ec_der(pkcs8.as_ref())
-}
-
-async fn jwks(app: &TestApp) -> Value {
-    let response = app
-        .client
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "GET /.well-known/jwks.json");
-    response.json().await.unwrap()
-}
-
-fn now() -> i64 {
-    chrono::Utc::now().timestamp()
-}
+use crate::helpers::jwt::{assemble, b64, fresh_es256_key, jwks, now, sign};
+use crate::helpers::{assert_unauthenticated, jwt_claims, jwt_segment, spawn_app};
 
 #[tokio::test]
 async fn access_tokens_verify_independently_against_the_published_jwks() {

@@ -2,6 +2,8 @@
 //! against a fresh database — SQLite always, PostgreSQL when
 //! `TRIDENT_TEST_DATABASE_URL` is set (a new database per app, dropped afterwards).
 
+pub mod jwt;
+
 use std::sync::Arc;
 
 use base64::Engine;
@@ -12,6 +14,8 @@ use serde_json::{json, Value};
 use trident::clock::SystemClock;
 use trident::config::RawSettings;
 use trident::startup::Application;
+
+pub use jwt::{jwt_claims, jwt_segment};
 
 pub struct TestUser {
     pub id: String,
@@ -346,20 +350,6 @@ pub fn refresh_token_of(tokens: &Value) -> String {
     tokens["refresh_token"].as_str().unwrap().to_owned()
 }
 
-/// Decodes one base64url segment of a JWT (0 = header, 1 = claims) without verifying anything.
-pub fn jwt_segment(token: &str, index: usize) -> Value {
-    let segment = token.split('.').nth(index).expect("a JWT segment");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(segment)
-        .expect("base64url");
-    serde_json::from_slice(&bytes).expect("a JSON segment")
-}
-
-/// The unverified claims of a JWT.
-pub fn jwt_claims(token: &str) -> Value {
-    jwt_segment(token, 1)
-}
-
 /// A reqwest client whose connections come from `ip` (any 127.x.y.z works on Linux
 /// loopback), so a test can play several source addresses.
 pub fn client_from(ip: [u8; 4]) -> Client {
@@ -459,30 +449,6 @@ impl TestApp {
         sea_orm::Database::connect(&self.database_url)
             .await
             .unwrap()
-    }
-
-    /// The server's active signing key, unsealed with the app's master key. With it a
-    /// test signs tokens whose signature the server accepts, so each claim rule can be
-    /// checked on its own.
-    pub async fn active_signing_key(&self) -> (String, jsonwebtoken::EncodingKey) {
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-        let db = self.db().await;
-        let row = entity::signing_keys::Entity::find()
-            .filter(entity::signing_keys::Column::RetiredAt.is_null())
-            .one(&db)
-            .await
-            .unwrap()
-            .expect("an active signing key");
-        let _ = db.close().await;
-        assert_eq!(row.algorithm, "ES256", "test apps sign with ES256");
-        let source = trident::keys::MasterKeySource::Inline(secrecy::SecretString::from(
-            self.master_key.clone(),
-        ));
-        let der = trident::keys::MasterKey::load(&source)
-            .unwrap()
-            .open(&row.private_key_ciphertext)
-            .unwrap();
-        (row.kid, jsonwebtoken::EncodingKey::from_ec_der(&der))
     }
 }
 
