@@ -1,8 +1,11 @@
 //! API keys bound to users: the worker story of the seeds.
 
+use std::sync::Arc;
+
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use trident::clock::ManualClock;
 
 use crate::helpers::{assert_problem, spawn_app, TestApp, TestUser};
 
@@ -264,6 +267,40 @@ async fn a_key_can_only_mint_keys_no_more_powerful_than_itself() {
     );
     let listing = app.get("/api/v1/api-keys", &minter).await;
     assert_problem(listing, 403, "the minting key cannot read keys").await;
+}
+
+#[tokio::test]
+async fn a_grace_period_ends_when_the_servers_clock_passes_it_even_with_the_cache_warm() {
+    let clock = Arc::new(ManualClock::starting_now());
+    let app = crate::helpers::spawn_app_on(clock.clone(), |_| {}).await;
+    let (user, _) = user_with_key(&app, &["user"]).await;
+    let auth = app.auth_for(&user).await;
+    let original = create_key_ok(&app, &auth, json!({"name": "batch"})).await;
+    let old_secret = original["key"].as_str().unwrap().to_owned();
+    let id = original["id"].as_str().unwrap();
+    let rotated = app
+        .post_json(
+            &format!("/api/v1/api-keys/{id}/rotate"),
+            &auth,
+            &json!({"grace_seconds": 3600}),
+        )
+        .await;
+    assert_eq!(rotated.status(), 201);
+    let rotated: Value = rotated.json().await.unwrap();
+    let new_secret = rotated["key"].as_str().unwrap().to_owned();
+    // Used once each, so both are in the credential cache.
+    assert_eq!(me_status(&app, &old_secret).await, 200, "inside the grace");
+    assert_eq!(me_status(&app, &new_secret).await, 200, "the new key");
+
+    clock.advance(chrono::Duration::seconds(3599));
+    assert_eq!(
+        me_status(&app, &old_secret).await,
+        200,
+        "a second before its end"
+    );
+    clock.advance(chrono::Duration::seconds(2));
+    assert_eq!(me_status(&app, &old_secret).await, 401, "after its end");
+    assert_eq!(me_status(&app, &new_secret).await, 200, "the new key stays");
 }
 
 #[tokio::test]

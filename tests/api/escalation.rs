@@ -68,7 +68,7 @@ async fn a_narrow_pat_cannot_rotate_an_owner_wide_key_into_an_admin_key() {
         &app,
         "/api/v1/api-keys",
         &pat(&narrow),
-        json!({ "name": "made by the pat", "expires_at": (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339() }),
+        json!({ "name": "made by the pat", "expires_at": (crate::helpers::utc_now() + chrono::Duration::days(1)).to_rfc3339() }),
     )
     .await;
     let new_admin = app
@@ -247,7 +247,8 @@ async fn a_pat_cannot_mint_a_credential_that_outlives_it() {
         json!({ "name": "two days", "scopes": ["api_keys:read", "api_keys:write", "tokens:write"], "expires_in_days": 2 }),
     )
     .await;
-    let in_days = |days: i64| (chrono::Utc::now() + chrono::Duration::days(days)).to_rfc3339();
+    let in_days =
+        |days: i64| (crate::helpers::utc_now() + chrono::Duration::days(days)).to_rfc3339();
     for (case, path, body, status) in [
         (
             "a key that never expires",

@@ -455,7 +455,7 @@ async fn every_inactive_token_gets_exactly_active_false_and_nothing_else() {
     entity::api_keys::Entity::update_many()
         .col_expr(
             entity::api_keys::Column::ExpiresAt,
-            Expr::value(chrono::Utc::now() - chrono::Duration::seconds(1)),
+            Expr::value(crate::helpers::utc_now() - chrono::Duration::seconds(1)),
         )
         .filter(entity::api_keys::Column::Id.eq(uuid::Uuid::parse_str(&expired.id).unwrap()))
         .exec(&db)
@@ -567,7 +567,7 @@ async fn every_inactive_token_gets_exactly_active_false_and_nothing_else() {
     let moved = entity::refresh_tokens::Entity::update_many()
         .col_expr(
             entity::refresh_tokens::Column::ExpiresAt,
-            Expr::value(chrono::Utc::now() - chrono::Duration::seconds(1)),
+            Expr::value(crate::helpers::utc_now() - chrono::Duration::seconds(1)),
         )
         .filter(entity::refresh_tokens::Column::Digest.eq(digest.as_bytes().to_vec()))
         .exec(&db)

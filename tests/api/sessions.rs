@@ -710,7 +710,7 @@ async fn a_session_ends_at_its_absolute_lifetime_however_often_it_is_refreshed()
     entity::refresh_token_families::Entity::update_many()
         .col_expr(
             entity::refresh_token_families::Column::CreatedAt,
-            Expr::value(chrono::Utc::now() - chrono::Duration::days(1)),
+            Expr::value(crate::helpers::utc_now() - chrono::Duration::days(1)),
         )
         .filter(sea_orm::ColumnTrait::eq(
             &entity::refresh_token_families::Column::Id,

@@ -119,8 +119,8 @@ async fn accounts_from_before_the_rule_are_reported_and_never_merged() {
             // The administrator's hash: each account signs in with the admin's password.
             password_hash: Set(admin_row.password_hash.clone()),
             disabled: Set(false),
-            created_at: Set(chrono::Utc::now()),
-            updated_at: Set(chrono::Utc::now()),
+            created_at: Set(crate::helpers::utc_now()),
+            updated_at: Set(crate::helpers::utc_now()),
         })
         .exec(&db)
         .await

@@ -29,7 +29,7 @@ pub fn jwt_claims(token: &str) -> Value {
 
 /// Now as a JWT NumericDate: seconds since the epoch.
 pub fn now() -> i64 {
-    chrono::Utc::now().timestamp()
+    super::utc_now().timestamp()
 }
 
 /// The JWKS, fetched independently of anything the server's own code verifies.

@@ -11,11 +11,16 @@ use rand::distributions::{Alphanumeric, DistString};
 use reqwest::{Client, Response};
 use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
-use trident::clock::SystemClock;
+use trident::clock::{Clock, SystemClock};
 use trident::config::RawSettings;
 use trident::startup::Application;
 
 pub use jwt::{jwt_claims, jwt_segment};
+
+/// Now, as the test apps read it: they run on the system clock.
+pub fn utc_now() -> chrono::DateTime<chrono::Utc> {
+    SystemClock.now()
+}
 
 pub struct TestUser {
     pub id: String,
@@ -141,6 +146,14 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(customise: impl FnOnce(&mut RawSettings)) -> TestApp {
+    spawn_app_on(Arc::new(SystemClock), customise).await
+}
+
+/// A test app whose time is `clock` (a `ManualClock` lets deadlines pass at once).
+pub async fn spawn_app_on(
+    clock: Arc<dyn Clock>,
+    customise: impl FnOnce(&mut RawSettings),
+) -> TestApp {
     let (database_url, database) = fresh_database().await;
     let master_key = base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
     let mut admin = TestUser {
@@ -153,7 +166,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut RawSettings)) -> TestApp
     // A test may have pointed the app at a database of its own.
     let database_url = raw.database_url.clone();
     let settings = raw.validate().expect("valid test settings");
-    let app = Application::build(settings, Arc::new(SystemClock))
+    let app = Application::build(settings, clock)
         .await
         .expect("the application starts");
     let port = app.port();
@@ -435,7 +448,7 @@ impl TestApp {
         let changed = entity::api_keys::Entity::update_many()
             .col_expr(
                 entity::api_keys::Column::ExpiresAt,
-                Expr::value(chrono::Utc::now() - chrono::Duration::days(1)),
+                Expr::value(utc_now() - chrono::Duration::days(1)),
             )
             .filter(entity::api_keys::Column::Id.eq(uuid::Uuid::parse_str(id).unwrap()))
             .exec(&db)

@@ -63,7 +63,7 @@ async fn a_rotated_secret_keeps_working_during_its_grace_and_stops_after_it() {
     let Fixture {
         app, admin, client, ..
     } = fixture_from(crate::helpers::spawn_app_with(|s| s.credential_cache = false).await).await;
-    let before = chrono::Utc::now();
+    let before = crate::helpers::utc_now();
     let path = format!("/api/v1/clients/{}/secrets", client.id);
     let response = app.post_json(&path, &admin, &json!({})).await;
     assert_eq!(response.status(), 201);
@@ -92,7 +92,7 @@ async fn a_rotated_secret_keeps_working_during_its_grace_and_stops_after_it() {
     let moved = entity::client_secrets::Entity::update_many()
         .col_expr(
             entity::client_secrets::Column::ExpiresAt,
-            Expr::value(chrono::Utc::now() - chrono::Duration::seconds(1)),
+            Expr::value(crate::helpers::utc_now() - chrono::Duration::seconds(1)),
         )
         .filter(entity::client_secrets::Column::ClientId.eq(row_id))
         .filter(entity::client_secrets::Column::ExpiresAt.is_not_null())

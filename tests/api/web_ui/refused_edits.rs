@@ -135,7 +135,7 @@ async fn a_user_page_offers_every_role_however_many_so_saving_keeps_them() {
     let admin = app.admin_auth().await;
     // More roles than one page of the role list holds, the user's own sorting last.
     let db = app.db().await;
-    let now = chrono::Utc::now();
+    let now = crate::helpers::utc_now();
     let many = (0..520).map(|i| entity::roles::ActiveModel {
         name: Set(format!("bulk-{i:04}")),
         description: Set(String::new()),

@@ -101,7 +101,7 @@ async fn tokens_minted_in_the_ui_get_exactly_the_ticked_scopes_and_the_chosen_ex
     let user = app.seed_user(&["user"]).await;
     let api = app.auth_for(&user).await;
     let mut browser = Browser::signed_in(&app, &user).await;
-    let on = (Utc::now() + Duration::days(10)).date_naive();
+    let on = (crate::helpers::utc_now() + Duration::days(10)).date_naive();
     let end_of_that_day = on
         .succ_opt()
         .unwrap()
@@ -113,13 +113,13 @@ async fn tokens_minted_in_the_ui_get_exactly_the_ticked_scopes_and_the_chosen_ex
             "30 days",
             &["tokens:read"],
             "30",
-            Utc::now() + Duration::days(30),
+            crate::helpers::utc_now() + Duration::days(30),
         ),
         (
             "7 days, two scopes",
             &["api_keys:read", "tokens:read"],
             "7",
-            Utc::now() + Duration::days(7),
+            crate::helpers::utc_now() + Duration::days(7),
         ),
         ("a date", &["api_keys:write"], "date", end_of_that_day),
     ];

@@ -391,7 +391,7 @@ pub async fn expire_session(app: &TestApp, secret: &str) {
     let moved = entity::browser_sessions::Entity::update_many()
         .col_expr(
             entity::browser_sessions::Column::ExpiresAt,
-            Expr::value(chrono::Utc::now() - chrono::Duration::seconds(1)),
+            Expr::value(crate::helpers::utc_now() - chrono::Duration::seconds(1)),
         )
         .filter(entity::browser_sessions::Column::Digest.eq(digest.as_bytes().to_vec()))
         .exec(&db)
