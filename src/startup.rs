@@ -256,7 +256,7 @@ fn run(
             // Innermost first: bare framework errors get a body, then UI error pages
             // the signed-in frame, before headers are added.
             .wrap(from_fn(middleware::problem_for_bare_errors))
-            .wrap(from_fn(http::ui::frame::frame_errors))
+            .wrap(from_fn(http::ui::error_page::frame_errors))
             .wrap(from_fn(middleware::security_headers))
             .wrap(from_fn(middleware::observe))
             .configure(routes)

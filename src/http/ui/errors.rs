@@ -3,13 +3,9 @@
 
 use std::fmt;
 
-use actix_web::http::header;
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, ResponseError};
-use askama::Template;
+use actix_web::HttpRequest;
 
-use super::frame::Layout;
-use super::pages::{render, see_other};
 use crate::error::AppError;
 
 /// A path segment of a page that names nothing (e.g. not a UUID): the 404 page.
@@ -103,61 +99,5 @@ impl fmt::Debug for UiError {
 impl fmt::Display for UiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self, f)
-    }
-}
-
-#[derive(Template)]
-#[template(path = "error.html")]
-struct ErrorPage<'a> {
-    layout: Layout,
-    status: u16,
-    title: &'a str,
-    message: &'a str,
-}
-
-impl ResponseError for UiError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            UiError::SignIn => StatusCode::SEE_OTHER,
-            UiError::Page { status, .. } => *status,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        match self {
-            UiError::SignIn => see_other("/login"),
-            // The error type knows no session: the frame offers the main sections
-            // (a signed-out visitor is sent on to sign in from there), and
-            // [`frame_errors`] puts a signed-in user's own frame around it.
-            UiError::Page { .. } => self.page_in(Layout::signed_out(String::new(), "error")),
-        }
-    }
-}
-
-impl UiError {
-    /// The error page in the frame `layout`.
-    pub(super) fn page_in(&self, layout: Layout) -> HttpResponse {
-        let UiError::Page {
-            status,
-            message,
-            retry_after,
-        } = self
-        else {
-            return self.error_response();
-        };
-        let page = ErrorPage {
-            layout,
-            status: status.as_u16(),
-            title: status.canonical_reason().unwrap_or("Error"),
-            message,
-        };
-        let mut response =
-            render(*status, &page).unwrap_or_else(|_| HttpResponse::build(*status).finish());
-        if let Some(seconds) = retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from(*seconds));
-        }
-        response
     }
 }

@@ -2,9 +2,7 @@
 //! sections the user may open, and the middleware that puts a signed-in user's
 //! frame around error pages too.
 
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
+use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
@@ -140,33 +138,4 @@ impl FromRequest for SignedIn {
             })
         })
     }
-}
-
-/// Middleware: an error page shown to a signed-in browser gets that user's frame
-/// (name, sections, sign-out), like every other page. Responses that are not UI
-/// error pages pass untouched.
-pub async fn frame_errors(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let response = next.call(req).await?;
-    let page = response
-        .response()
-        .error()
-        .and_then(|e| e.as_error::<UiError>())
-        .filter(|e| matches!(e, UiError::Page { .. }));
-    let Some(page) = page else {
-        return Ok(response.map_into_left_body());
-    };
-    let Ok(signed_in) = SignedIn::extract(response.request()).await else {
-        return Ok(response.map_into_left_body());
-    };
-    let mut framed = page.page_in(signed_in.layout("error"));
-    // Headers the first answer carried beyond the page's own (`Allow` on a 405).
-    for (name, value) in response.headers() {
-        if !framed.headers().contains_key(name) {
-            framed.headers_mut().insert(name.clone(), value.clone());
-        }
-    }
-    Ok(response.into_response(framed).map_into_right_body())
 }

@@ -13,6 +13,7 @@ pub mod admin_roles;
 pub mod admin_users;
 pub mod api_keys;
 pub mod assets;
+pub mod error_page;
 pub mod errors;
 pub mod forms;
 pub mod frame;
