@@ -7,9 +7,9 @@ use std::sync::{Arc, RwLock};
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
+use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
-use serde_json::{json, Value};
 
 use super::{MasterKey, SigningAlgorithm};
 use crate::store::signing_keys as store;
@@ -30,7 +30,7 @@ pub struct VerificationKey {
 struct KeySet {
     active: Arc<ActiveKey>,
     verification: HashMap<String, Arc<VerificationKey>>,
-    jwks: Arc<Value>,
+    jwks: Arc<JwkSet>,
     loaded_at: DateTime<Utc>,
 }
 
@@ -53,7 +53,7 @@ impl KeyRing {
         if store::find_active(db).await?.is_empty() {
             let generated = algorithm.generate()?;
             let sealed = master.seal(&generated.private_der)?;
-            store::insert(db, generated.stored(sealed), now).await?;
+            store::insert(db, generated.stored(sealed)?, now).await?;
             tracing::info!(kid = %generated.kid, algorithm = %algorithm, "created the first signing key");
         }
         let set = build_set(db, &master, now).await?;
@@ -87,7 +87,7 @@ impl KeyRing {
         self.current().active.clone()
     }
 
-    pub fn jwks(&self) -> Arc<Value> {
+    pub fn jwks(&self) -> Arc<JwkSet> {
         self.current().jwks.clone()
     }
 
@@ -122,7 +122,7 @@ impl KeyRing {
         let sealed = self.master.seal(&generated.private_der)?;
         let txn = db.begin().await.context("beginning the rotation")?;
         store::retire_active(&txn, now, now + overlap).await?;
-        store::insert(&txn, generated.stored(sealed), now).await?;
+        store::insert(&txn, generated.stored(sealed)?, now).await?;
         txn.commit().await.context("committing the rotation")?;
         self.reload(db, now).await?;
         Ok(generated.kid)
@@ -146,7 +146,7 @@ async fn build_set(
                 row.algorithm
             )
         })?;
-        let jwk: Value = serde_json::from_str(&row.public_jwk)
+        let jwk: Jwk = serde_json::from_str(&row.public_jwk)
             .with_context(|| format!("signing key {} JWK", row.kid))?;
         verification.insert(
             row.kid.clone(),
@@ -172,7 +172,7 @@ async fn build_set(
     Ok(KeySet {
         active,
         verification,
-        jwks: Arc::new(json!({ "keys": jwks })),
+        jwks: Arc::new(JwkSet { keys: jwks }),
         loaded_at: now,
     })
 }
