@@ -200,6 +200,7 @@ fn bench_app(runtime: &Runtime, credential_cache: bool) -> BenchApp {
         allow_registration: false,
         api_key_on_user_create: true,
         credential_cache,
+        credential_cache_mb: 64,
         pat_max_lifetime_days: 366,
         log_format: trident::config::LogFormat::Text,
         login_attempts_per_minute: 10,

@@ -14,7 +14,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::accounts;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::credentials::changes::{ChangeNotifier, Forget, CHANGES_CHANNEL, HEARTBEAT};
+use crate::credentials::changes::{Change, ChangeNotifier, Forget, CHANGES_CHANNEL, HEARTBEAT};
 use crate::credentials::InspectionCache;
 use crate::http::api::{
     api_keys, audit, auth, clients, leaked, me, personal_access_tokens as pats, roles, users,
@@ -50,8 +50,10 @@ pub async fn build_state(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::R
         .await?;
     // PostgreSQL: off until this node listens for other nodes' changes.
     let caching = db_is_sqlite && settings.credential_cache;
-    let inspections = Arc::new(InspectionCache::new(caching));
-    let clients = Arc::new(ClientCache::new(caching));
+    // Most of the memory for credentials; clients are few.
+    let bytes = settings.credential_cache_bytes;
+    let inspections = Arc::new(InspectionCache::new(caching, bytes - bytes / 16)?);
+    let clients = Arc::new(ClientCache::new(caching, bytes / 16)?);
     let forgetters: Vec<Arc<dyn Forget>> = vec![inspections.clone(), clients.clone()];
     let state = AppState {
         db,
@@ -124,7 +126,7 @@ impl Application {
 }
 
 /// Keeps this node's credential cache honest when several nodes share PostgreSQL:
-/// every `NOTIFY` clears it, and while no `LISTEN` connection is up the cache is
+/// every `NOTIFY` names what changed and the caches forget exactly that, and while no `LISTEN` connection is up the cache is
 /// bypassed (fail closed), because a notification could be missed. A listener
 /// that stops without an error (a stopped backend, a half-open connection, a
 /// middlebox dropping it) is caught by the heartbeats: each notification that
@@ -148,7 +150,7 @@ async fn listen_for_changes(state: web::Data<AppState>) {
                                 state.clock.now() + HEARTBEAT_DEADLINE,
                             );
                             if notification.payload() != HEARTBEAT {
-                                state.forget_announced_changes();
+                                state.changes.forget(&Change::decode(notification.payload()));
                             }
                         }
                         // `try_recv` answers `Ok(None)` when the connection was lost.
@@ -270,9 +272,27 @@ fn run(
     Ok(server)
 }
 
+/// Where the management API lives.
+const API_PREFIX: &str = "/api/v1";
+
+/// A resource named by its pattern: the label metrics and logs know it by
+/// (`HttpRequest::match_name`, which costs no allocation).
+fn resource(pattern: &str) -> Resource {
+    web::resource(pattern).name(pattern)
+}
+
 /// A resource answering one method; other methods get 405 with `Allow`.
-fn one(path: &str, route: Route) -> Resource {
-    web::resource(path).route(route)
+fn one(pattern: &str, route: Route) -> Resource {
+    resource(pattern).route(route)
+}
+
+/// A resource of the management API, named by its whole pattern.
+fn api_resource(pattern: &str) -> Resource {
+    web::resource(pattern).name(&format!("{API_PREFIX}{pattern}"))
+}
+
+fn api_one(pattern: &str, route: Route) -> Resource {
+    api_resource(pattern).route(route)
 }
 
 /// The one route table.
@@ -304,88 +324,94 @@ fn routes(cfg: &mut web::ServiceConfig) {
             }),
         ))
         .service(
-            web::scope("/api/v1")
-                .service(one(
+            web::scope(API_PREFIX)
+                .service(api_one(
                     "/auth/token",
                     web::post().to(auth::issue_session_token),
                 ))
-                .service(one(
+                .service(api_one(
                     "/auth/token/refresh",
                     web::post().to(auth::refresh_session_token),
                 ))
-                .service(one("/auth/logout", web::post().to(auth::revoke_session)))
-                .service(one("/auth/register", web::post().to(users::register_user)))
-                .service(one(
+                .service(api_one(
+                    "/auth/logout",
+                    web::post().to(auth::revoke_session),
+                ))
+                .service(api_one(
+                    "/auth/register",
+                    web::post().to(users::register_user),
+                ))
+                .service(api_one(
                     "/auth/logout-all",
                     web::post().to(auth::revoke_all_sessions),
                 ))
-                .service(one("/me", web::get().to(me::get_me)))
-                .service(one(
+                .service(api_one("/me", web::get().to(me::get_me)))
+                .service(api_one(
                     "/credentials/revoke",
                     web::post().to(leaked::revoke_leaked_credentials),
                 ))
                 .service(
-                    web::resource("/users")
+                    api_resource("/users")
                         .route(web::get().to(users::list_users))
                         .route(web::post().to(users::create_user)),
                 )
                 .service(
-                    web::resource("/users/{id}")
+                    api_resource("/users/{id}")
                         .route(web::get().to(users::get_user))
                         .route(web::patch().to(users::update_user))
                         .route(web::delete().to(users::delete_user)),
                 )
                 .service(
-                    web::resource("/roles")
+                    api_resource("/roles")
                         .route(web::get().to(roles::list_roles))
                         .route(web::post().to(roles::create_role)),
                 )
                 .service(
-                    web::resource("/roles/{name}")
+                    api_resource("/roles/{name}")
                         .route(web::get().to(roles::get_role))
                         .route(web::put().to(roles::replace_role))
                         .route(web::delete().to(roles::delete_role)),
                 )
                 .service(
-                    web::resource("/api-keys")
+                    api_resource("/api-keys")
                         .route(web::get().to(api_keys::list_api_keys))
                         .route(web::post().to(api_keys::create_api_key)),
                 )
                 .service(
-                    web::resource("/api-keys/{id}")
+                    api_resource("/api-keys/{id}")
                         .route(web::get().to(api_keys::get_api_key))
                         .route(web::delete().to(api_keys::revoke_api_key)),
                 )
                 .service(
-                    web::resource("/personal-access-tokens")
+                    api_resource("/personal-access-tokens")
                         .route(web::get().to(pats::list_pats))
                         .route(web::post().to(pats::create_pat)),
                 )
                 .service(
-                    web::resource("/personal-access-tokens/{id}")
+                    api_resource("/personal-access-tokens/{id}")
                         .route(web::get().to(pats::get_pat))
                         .route(web::delete().to(pats::revoke_pat)),
                 )
-                .service(one(
+                .service(api_one(
                     "/api-keys/{id}/rotate",
                     web::post().to(api_keys::rotate_api_key),
                 ))
                 .service(
-                    web::resource("/clients")
+                    api_resource("/clients")
                         .route(web::get().to(clients::list_clients))
                         .route(web::post().to(clients::create_client)),
                 )
                 .service(
-                    web::resource("/clients/{id}")
+                    api_resource("/clients/{id}")
                         .route(web::get().to(clients::get_client))
                         .route(web::patch().to(clients::update_client))
                         .route(web::delete().to(clients::delete_client)),
                 )
-                .service(one(
+                .service(api_one(
                     "/clients/{id}/secrets",
                     web::post().to(clients::rotate_client_secret),
                 ))
-                .service(one(
+                .service(api_one(
                     "/audit-events",
                     web::get().to(audit::list_audit_events),
                 )),
@@ -495,7 +521,7 @@ fn ui_routes(cfg: &mut web::ServiceConfig) {
 
 /// A UI resource: a malformed path or query gets an HTML error page, not problem+json.
 fn ui_resource(path: &str) -> Resource {
-    web::resource(path)
+    resource(path)
         .app_data(web::PathConfig::default().error_handler(http::ui::errors::path_error))
         .app_data(web::QueryConfig::default().error_handler(http::ui::errors::query_error))
 }

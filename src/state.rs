@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::accounts::AccountDeps;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::credentials::changes::{Change, ChangeNotifier};
+use crate::credentials::changes::ChangeNotifier;
 use crate::credentials::usage::UsageTracker;
 use crate::credentials::CredentialDeps;
 use crate::credentials::InspectionCache;
@@ -56,6 +56,7 @@ impl AppState {
             changes: &self.changes,
             hasher: &self.hasher,
             logins: &self.logins,
+            metrics: &self.metrics,
         }
     }
 
@@ -74,11 +75,6 @@ impl AppState {
             credentials: self.credentials(),
             reports_limiter: &self.reports_limiter,
         }
-    }
-
-    /// Forgets what another node announced it changed.
-    pub fn forget_announced_changes(&self) {
-        self.changes.forget(&[Change::Everything]);
     }
 
     /// The credential caches answer until `until` (PostgreSQL: extended by every

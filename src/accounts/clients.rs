@@ -195,7 +195,9 @@ pub async fn update(
         now,
     )
     .await?;
-    deps.changes.commit(txn, &[Change::Client(id)]).await?;
+    deps.changes
+        .commit(txn, &[Change::Client(record.client.client_id.clone())])
+        .await?;
     Ok(record)
 }
 
@@ -215,11 +217,13 @@ pub async fn delete(deps: &AccountDeps<'_>, actor: &Principal, id: Uuid) -> Resu
         &txn,
         AuditEvent::new("client.delete", Outcome::Success)
             .actor(&actor.principal)
-            .target("client", record.client.client_id),
+            .target("client", record.client.client_id.clone()),
         now,
     )
     .await?;
-    deps.changes.commit(txn, &[Change::Client(id)]).await?;
+    deps.changes
+        .commit(txn, &[Change::Client(record.client.client_id)])
+        .await?;
     Ok(())
 }
 
@@ -265,7 +269,9 @@ pub async fn rotate_secret(
         now,
     )
     .await?;
-    deps.changes.commit(txn, &[Change::Client(id)]).await?;
+    deps.changes
+        .commit(txn, &[Change::Client(record.client.client_id.clone())])
+        .await?;
     Ok(RotatedSecret {
         client: record,
         row,

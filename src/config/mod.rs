@@ -38,6 +38,8 @@ pub struct Settings {
     pub allow_registration: bool,
     pub api_key_on_user_create: bool,
     pub credential_cache: bool,
+    /// What the credential cache may take, in bytes.
+    pub credential_cache_bytes: u64,
     pub pat_max_lifetime_days: u32,
     pub log_format: LogFormat,
     pub login_attempts_per_minute: u32,
@@ -189,6 +191,7 @@ impl RawSettings {
             allow_registration: self.allow_registration,
             api_key_on_user_create: self.api_key_on_user_create,
             credential_cache: self.credential_cache,
+            credential_cache_bytes: u64::from(self.credential_cache_mb) << 20,
             pat_max_lifetime_days: self.pat_max_lifetime_days,
             log_format: self.log_format,
             login_attempts_per_minute: self.login_attempts_per_minute,

@@ -137,9 +137,18 @@ pub struct RawSettings {
     /// Issue a live API key to every user created through the API or the CLI, shown once in the response.
     #[arg(long, env = "TRIDENT_API_KEY_ON_USER_CREATE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub api_key_on_user_create: bool,
-    /// Cache resolved credentials in memory (invalidated on every change, on every node).
+    /// Cache resolved credentials in memory (each change forgets what it touched, on every node).
     #[arg(long, env = "TRIDENT_CREDENTIAL_CACHE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub credential_cache: bool,
+    /// Memory the credential cache may take, in MiB (about 1,500 credentials per MiB).
+    #[arg(
+        long,
+        env = "TRIDENT_CREDENTIAL_CACHE_MB",
+        default_value_t = 64,
+        value_parser = clap::value_parser!(u32).range(1..=65536),
+        global = true
+    )]
+    pub credential_cache_mb: u32,
     /// Longest lifetime a personal access token may be given, in days.
     #[arg(
         long,

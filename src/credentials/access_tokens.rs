@@ -33,13 +33,18 @@ async fn verified(
     db: &impl ConnectionTrait,
     token: &str,
     now: DateTime<Utc>,
-) -> Result<Option<AccessTokenClaims>, AuthnError> {
+) -> Result<AccessTokenClaims, AuthnError> {
     match jwt::verify(deps.keys, db, token, &deps.settings.issuer, now).await {
-        Ok(claims) => Ok(Some(claims)),
+        Ok(claims) => Ok(claims),
         Err(JwtError::Unexpected(e)) => Err(AuthnError::from(e)),
+        // Not for good: a key another node just made, a clock a little behind.
+        Err(rejected @ (JwtError::UnknownKey | JwtError::NotYetValid)) => {
+            tracing::debug!(reason = %rejected, "access token rejected");
+            Err(AuthnError::Unauthenticated)
+        }
         Err(rejected) => {
             tracing::debug!(reason = %rejected, "access token rejected");
-            Ok(None)
+            Err(AuthnError::Ended)
         }
     }
 }
@@ -50,11 +55,9 @@ pub async fn inspect(
     now: DateTime<Utc>,
 ) -> Result<Inspection, AuthnError> {
     let db = deps.db.read();
-    let claims = verified(deps, db, token, now)
-        .await?
-        .ok_or(AuthnError::Unauthenticated)?;
+    let claims = verified(deps, db, token, now).await?;
     if revoked_jtis::is_revoked(db, &claims.jti).await? {
-        return Err(AuthnError::Unauthenticated);
+        return Err(AuthnError::Ended);
     }
     let principal = if claims.client_id == FIRST_PARTY_CLIENT_ID {
         user_session_principal(deps, &claims, now).await?
@@ -69,6 +72,11 @@ pub async fn inspect(
         jti: Some(claims.jti.clone()),
         audience: Some(claims.aud.clone()),
         client_id: Some(claims.client_id.clone()),
+        session: claims
+            .sid
+            .as_deref()
+            .and_then(|sid| Uuid::parse_str(sid).ok())
+            .map(|sid| sid.to_string()),
     })
 }
 
@@ -126,7 +134,8 @@ async fn user_session_principal(
         .await?
         .is_some_and(|f| f.user_id == user_id && session_alive(deps.settings, &f, now));
     if !session_live {
-        return Err(AuthnError::Unauthenticated);
+        // A session that ended (signed out, revoked, expired) never resumes.
+        return Err(AuthnError::Ended);
     }
     let grants = users::grants(db, user_id).await?;
     let token_scopes =
@@ -155,8 +164,10 @@ pub async fn revoke(
     by: Revoker<'_>,
     now: DateTime<Utc>,
 ) -> Result<Option<Revoked>, AuthnError> {
-    let Some(claims) = verified(deps, db, token, now).await? else {
-        return Ok(None);
+    let claims = match verified(deps, db, token, now).await {
+        Ok(claims) => claims,
+        Err(AuthnError::Unauthenticated | AuthnError::Ended) => return Ok(None),
+        Err(other) => return Err(other),
     };
     let mine = match by {
         Revoker::LeakReport => true,

@@ -58,9 +58,9 @@ impl Credential for ClientSecrets {
         let client = clients::expire_secret(db, secret.digest().as_bytes(), now).await?;
         Ok(client.map(|client| Revoked {
             kind: CredentialKind::ClientSecret,
-            id: client.to_string(),
-            owner: Some(client.to_string()),
-            change: Change::Client(client),
+            id: client.id.to_string(),
+            owner: Some(client.id.to_string()),
+            change: Change::Client(client.client_id),
         }))
     }
 }

@@ -9,6 +9,11 @@ pub enum AuthnError {
     /// Unknown, expired, revoked, malformed, or not for this use: one answer.
     #[error("authentication failed")]
     Unauthenticated,
+    /// Refused for good: unknown, revoked or expired, as no later change can
+    /// undo. Answered exactly as [`AuthnError::Unauthenticated`]; the cache
+    /// remembers it for a while (see `infra::cache`).
+    #[error("authentication failed")]
+    Ended,
     /// The database cannot answer now; retry after this many seconds.
     #[error("temporarily unavailable")]
     Unavailable { retry_after: u64 },
@@ -44,7 +49,7 @@ impl From<sea_orm::DbErr> for AuthnError {
 impl From<AuthnError> for AppError {
     fn from(err: AuthnError) -> Self {
         match err {
-            AuthnError::Unauthenticated => AppError::Unauthenticated,
+            AuthnError::Unauthenticated | AuthnError::Ended => AppError::Unauthenticated,
             AuthnError::Unavailable { retry_after } => AppError::Unavailable { retry_after },
             AuthnError::Unexpected(e) => AppError::Unexpected(e),
         }

@@ -8,16 +8,35 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::access_tokens;
+use super::changes::dependencies_of;
 use super::deps::{CredentialDeps, InspectionCache};
 use super::dispatch::inspect_opaque;
 use super::error::AuthnError;
 use super::presented::PresentedCredential;
 use crate::domain::{CredentialId, CredentialKind, Inspection, Principal};
-
+use crate::infra::cache::Cached;
+use crate::infra::metrics::CheckOutcome;
 use crate::secret::SecretKind;
 
-/// Inspects a presented credential, from the cache when warm.
+/// Inspects a presented credential, from the cache when warm. A refusal for
+/// good (unknown, revoked, expired) is remembered too, so a caller retrying a
+/// dead credential costs no database round trip.
 pub async fn inspect(
+    deps: &CredentialDeps<'_>,
+    presented: &PresentedCredential,
+) -> Result<Arc<Inspection>, AuthnError> {
+    let inspected = inspect_cached(deps, presented).await;
+    let (kind, environment) = presented.labels();
+    let outcome = match &inspected {
+        Ok(_) => CheckOutcome::Active,
+        Err(AuthnError::Unavailable { .. }) => CheckOutcome::Unavailable,
+        Err(_) => CheckOutcome::Refused,
+    };
+    deps.metrics.credential_checked(kind, environment, outcome);
+    inspected
+}
+
+async fn inspect_cached(
     deps: &CredentialDeps<'_>,
     presented: &PresentedCredential,
 ) -> Result<Arc<Inspection>, AuthnError> {
@@ -26,28 +45,43 @@ pub async fn inspect(
     let cacheable = !matches!(presented, PresentedCredential::Opaque(s) if s.kind() == SecretKind::RefreshToken);
     let key = InspectionCache::key(&[b"credential", presented.text().as_bytes()]);
     if cacheable {
-        if let Some(hit) = deps.inspections.get(&key, now) {
-            let kind = hit.kind();
-            if let (true, Ok(id)) = (
-                kind.is_counted(),
-                Uuid::parse_str(&hit.principal.credential.id),
-            ) {
-                deps.usage.record(CredentialId { kind, id }, now);
+        match deps.inspections.get(&key, now) {
+            Cached::Accepted(hit) => {
+                let kind = hit.kind();
+                if let (true, Ok(id)) = (
+                    kind.is_counted(),
+                    Uuid::parse_str(&hit.principal.credential.id),
+                ) {
+                    deps.usage.record(CredentialId { kind, id }, now);
+                }
+                return Ok(hit);
             }
-            return Ok(hit);
+            Cached::Refused => return Err(AuthnError::Unauthenticated),
+            Cached::Miss => {}
         }
     }
-    let generation = deps.inspections.generation();
-    let inspection = Arc::new(match presented {
-        PresentedCredential::AccessToken(token) => access_tokens::inspect(deps, token, now).await?,
-        PresentedCredential::Opaque(secret) => inspect_opaque(deps, secret, now).await?,
-    });
+    let ticket = deps.inspections.ticket();
+    let inspected = match presented {
+        PresentedCredential::AccessToken(token) => access_tokens::inspect(deps, token, now).await,
+        PresentedCredential::Opaque(secret) => inspect_opaque(deps, secret, now).await,
+    };
+    let inspection = match inspected {
+        Ok(inspection) => Arc::new(inspection),
+        Err(AuthnError::Ended) => {
+            if cacheable {
+                deps.inspections.insert_refusal(key, ticket, now);
+            }
+            return Err(AuthnError::Unauthenticated);
+        }
+        Err(other) => return Err(other),
+    };
     if cacheable {
         deps.inspections.insert(
             key,
             inspection.clone(),
+            &dependencies_of(&inspection),
             inspection.expires_at,
-            generation,
+            ticket,
             now,
         );
     }

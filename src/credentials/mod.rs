@@ -25,7 +25,7 @@ pub mod usage;
 mod user_bound;
 
 pub use deps::{CredentialDeps, InspectionCache};
-pub use dispatch::{inspect_opaque, revoke};
+pub use dispatch::revoke;
 pub use error::AuthnError;
 pub use kind::{validate_name, Revoked, Revoker};
 pub use presented::PresentedCredential;

@@ -2,7 +2,7 @@
 //! Trident's opaque secrets (its prefix and checksum say which kind), or a JWT.
 
 use super::access_tokens::MAX_TOKEN_LEN;
-use crate::secret::OpaqueSecret;
+use crate::secret::{OpaqueSecret, SecretKind};
 
 #[derive(Debug)]
 pub enum PresentedCredential {
@@ -24,6 +24,22 @@ impl PresentedCredential {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
         looks_like_jwt.then(|| Self::AccessToken(token.to_owned()))
+    }
+
+    /// The metric labels of a presented credential, known from its format:
+    /// its kind and environment (`""`: none).
+    pub fn labels(&self) -> (&'static str, &'static str) {
+        match self {
+            PresentedCredential::AccessToken(_) => ("access_token", ""),
+            PresentedCredential::Opaque(secret) => match secret.kind() {
+                SecretKind::LiveApiKey => ("api_key", "live"),
+                SecretKind::TestApiKey => ("api_key", "test"),
+                SecretKind::PersonalAccessToken => ("personal_access_token", ""),
+                SecretKind::ClientSecret => ("client_secret", ""),
+                SecretKind::RefreshToken => ("refresh_token", ""),
+                SecretKind::BrowserSession => ("browser_session", ""),
+            },
+        }
     }
 
     /// The credential as it was presented (for the cache key, which digests it).
@@ -52,7 +68,6 @@ pub enum PresentedCaller<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::SecretKind;
 
     #[test]
     fn credentials_are_told_apart_by_format() {

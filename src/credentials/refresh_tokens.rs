@@ -58,6 +58,7 @@ impl Credential for RefreshTokens {
             not_before: None,
             jti: None,
             audience: None,
+            session: Some(family.id.to_string()),
             client_id: Some(FIRST_PARTY_CLIENT_ID.to_owned()),
         })
     }

@@ -54,8 +54,12 @@ pub async fn inspect<K: UserBound>(
         secret.digest().as_bytes(),
     )
     .await?
-    .filter(|o| K::status(&o.credential, now) == CredentialStatus::Active && !o.owner.disabled)
-    .ok_or(AuthnError::Unauthenticated)?;
+    // Unknown, revoked or expired: for good. A disabled owner may be enabled again.
+    .filter(|o| K::status(&o.credential, now) == CredentialStatus::Active)
+    .ok_or(AuthnError::Ended)?;
+    if owner.disabled {
+        return Err(AuthnError::Unauthenticated);
+    }
     let scopes = match K::own_scopes(&row) {
         Some(own) => ScopeSet::parse_delimited(own)
             .map_err(|_| AuthnError::Unauthenticated)?
@@ -77,6 +81,7 @@ pub async fn inspect<K: UserBound>(
         jti: None,
         audience: None,
         client_id: None,
+        session: None,
         principal: Principal {
             principal: users::principal_ref(&owner),
             credential,

@@ -3,13 +3,13 @@
 //! from it, so adding a kind makes the compiler point at every place that must
 //! say something about it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::TokenType;
 
 /// The kinds of credential Trident issues and accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CredentialKind {
     /// `Authorization: Api-Key …` or `X-API-Key`.

@@ -48,6 +48,9 @@ pub struct Inspection {
     pub audience: Option<Audience>,
     /// The OAuth client the token was issued to (JWTs and refresh tokens).
     pub client_id: Option<String>,
+    /// A user's access token: the session (refresh-token family) it belongs
+    /// to, whose end ends the token.
+    pub session: Option<String>,
 }
 
 impl Inspection {

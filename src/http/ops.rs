@@ -27,10 +27,13 @@ pub async fn check_readiness(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// Prometheus text exposition.
-#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain")))]
+/// OpenMetrics text exposition (what Prometheus scrapes).
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "application/openmetrics-text")))]
 pub async fn export_metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render())
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(state.metrics.render(&[
+            ("inspections", state.inspections.stats()),
+            ("clients", state.clients.stats()),
+        ]))
 }

@@ -15,10 +15,11 @@ use uuid::Uuid;
 use super::error::OAuthError;
 use super::params::Params;
 use super::OAuthDeps;
+use crate::credentials::changes::Dependency;
 use crate::credentials::client_secrets;
 use crate::domain::{CredentialKind, CredentialRef, Grants, Principal};
 use crate::error::AppError;
-use crate::infra::cache::CredentialCache;
+use crate::infra::cache::{Cached, CredentialCache, Weigh};
 use crate::store::audit::{self, AuditEvent, Outcome};
 use crate::store::clients;
 
@@ -237,6 +238,17 @@ impl AuthenticatedClient {
 
 pub type ClientCache = CredentialCache<AuthenticatedClient>;
 
+impl Weigh for AuthenticatedClient {
+    fn weight(&self) -> usize {
+        // Two strings and their allocations, then the grants.
+        std::mem::size_of::<Self>()
+            + self.client.client_id.len()
+            + self.client.name.len()
+            + 32
+            + self.grants.weight()
+    }
+}
+
 /// [`authenticate`] and the client's grants, from the cache when warm: resource
 /// servers authenticate on every introspection call, and this keeps it to a hash.
 pub async fn authenticate_cached(
@@ -247,18 +259,29 @@ pub async fn authenticate_cached(
 ) -> Result<Arc<AuthenticatedClient>, ClientAuthError> {
     let now = deps.credentials.clock.now();
     let key = ClientCache::key(&[b"client", client_id.as_bytes(), secret.as_bytes()]);
-    if let Some(hit) = deps.clients.get(&key, now) {
+    if let Cached::Accepted(hit) = deps.clients.get(&key, now) {
         return Ok(hit);
     }
-    let generation = deps.clients.generation();
+    let ticket = deps.clients.ticket();
     let (client, secret_expires_at) = authenticate(deps, client_id, secret, source_ip).await?;
     let grants = clients::grants(deps.credentials.db.read(), client.id).await?;
     let authenticated = Arc::new(AuthenticatedClient { client, grants });
+    let dependencies: Vec<_> =
+        std::iter::once(Dependency::Principal(&authenticated.client.client_id))
+            .chain(
+                authenticated
+                    .grants
+                    .roles
+                    .iter()
+                    .map(|r| Dependency::Role(r)),
+            )
+            .collect();
     deps.clients.insert(
         key,
         authenticated.clone(),
+        &dependencies,
         secret_expires_at,
-        generation,
+        ticket,
         now,
     );
     Ok(authenticated)

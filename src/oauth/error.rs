@@ -118,7 +118,9 @@ impl From<crate::credentials::AuthnError> for OAuthError {
     fn from(err: crate::credentials::AuthnError) -> Self {
         use crate::credentials::AuthnError;
         match err {
-            AuthnError::Unauthenticated => OAuthError::InvalidClient { basic: false },
+            AuthnError::Unauthenticated | AuthnError::Ended => {
+                OAuthError::InvalidClient { basic: false }
+            }
             AuthnError::Unavailable { retry_after } => {
                 OAuthError::TemporarilyUnavailable { retry_after }
             }

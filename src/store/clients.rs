@@ -215,7 +215,7 @@ pub async fn expire_secret(
     db: &impl ConnectionTrait,
     digest: &[u8],
     now: DateTime<Utc>,
-) -> Result<Option<Uuid>, StoreError> {
+) -> Result<Option<clients::Model>, StoreError> {
     let Some(secret) = client_secrets::Entity::find()
         .filter(client_secrets::Column::Digest.eq(digest.to_vec()))
         .one(db)
@@ -240,7 +240,9 @@ pub async fn expire_secret(
         .filter(clients::Column::Id.eq(secret.client_id))
         .exec(db)
         .await?;
-    Ok(Some(secret.client_id))
+    Ok(clients::Entity::find_by_id(secret.client_id)
+        .one(db)
+        .await?)
 }
 
 const LINKS: RoleLinks<client_roles::Entity> = RoleLinks {

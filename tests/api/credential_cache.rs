@@ -17,7 +17,7 @@ use crate::revocation::{report_leak, revoke};
 
 /// On PostgreSQL, waits (bounded) until `nodes` servers hold their `LISTEN`
 /// connection: before that a node bypasses its cache, and nothing would be warm.
-async fn wait_until_listening(app: &TestApp, nodes: i64) {
+pub async fn wait_until_listening(app: &TestApp, nodes: i64) {
     if !app.database_url.starts_with("postgres") {
         return;
     }
@@ -86,7 +86,7 @@ async fn assert_caches_are_warm(
 /// Polls `check` every 10 ms, at most 100 times and for at most `limit`;
 /// returns when the check that passed began (what it saw was already true then;
 /// the time that check itself took on a loaded machine is not the server's).
-async fn within(limit: Duration, mut check: impl AsyncFnMut() -> bool) -> Option<Duration> {
+pub async fn within(limit: Duration, mut check: impl AsyncFnMut() -> bool) -> Option<Duration> {
     let start = Instant::now();
     for _ in 0..100 {
         let began = start.elapsed();

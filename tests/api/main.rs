@@ -21,6 +21,7 @@ mod roles;
 mod sessions;
 mod smoke;
 mod storage_faults;
+mod targeted_invalidation;
 mod usernames;
 mod users;
 mod web_ui;

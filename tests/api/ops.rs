@@ -40,7 +40,7 @@ async fn metrics_count_requests_by_route_in_prometheus_text() {
         .unwrap()
         .to_owned();
     assert!(
-        content_type.starts_with("text/plain"),
+        content_type.starts_with("application/openmetrics-text; version=1.0.0"),
         "content type {content_type}"
     );
     let text = response.text().await.unwrap();
@@ -50,9 +50,12 @@ async fn metrics_count_requests_by_route_in_prometheus_text() {
         .unwrap_or_else(|| panic!("a /healthz counter in:\n{text}"));
     let count: f64 = healthz.rsplit(' ').next().unwrap().parse().unwrap();
     assert!(count >= 1.0, "{healthz}");
-    assert!(text.contains("# TYPE trident_http_requests_total counter"));
+    // OpenMetrics names a counter's family without `_total`, and ends with EOF.
+    assert!(text.contains("# TYPE trident_http_requests counter"));
     assert!(text.contains("trident_http_request_duration_seconds_bucket"));
     assert!(text.contains("# TYPE trident_http_request_duration_seconds histogram"));
+    assert!(text.contains("# TYPE trident_credential_cache_hits counter"));
+    assert!(text.ends_with("# EOF\n"), "{text}");
 }
 
 #[tokio::test]

@@ -132,6 +132,7 @@ pub fn test_settings(database_url: &str, master_key: &str, admin: &TestUser) -> 
         allow_registration: false,
         api_key_on_user_create: true,
         credential_cache: true,
+        credential_cache_mb: 64,
         pat_max_lifetime_days: 366,
         log_format: trident::config::LogFormat::Text,
         login_attempts_per_minute: 1_000,
