@@ -3,7 +3,8 @@
 #
 #   bench/load.sh [--smoke] [--db sqlite|postgres|all] [--keys N[,N...]]
 #                 [--duration SECONDS] [--connections C] [--repeat R] [--perf]
-#                 [--debug] [--no-build] [--only all|login]
+#                 [--debug] [--no-build] [--only all|login|change]
+#                 [--churn C[,C...]] [--working-set N] [--cache-mb MB]
 #
 # For each database and each number of API keys: a fresh database (a temporary
 # SQLite file, or a PostgreSQL database created here and dropped on exit), a
@@ -22,6 +23,14 @@
 #   --only login  only /healthz (the ratios' baseline) and the login and overload
 #             figures, with the peak RSS before and after them, on the first key
 #             count; no scale or cache-off cases (~1.5 min per database)
+#   --only change  the verify path while credentials change (~6 min per database):
+#             20,000 keys introspected while C other keys a second are issued and
+#             revoked (C = 10, then the --churn sweep), each as a ratio to the same
+#             run without churn; the cold path (cache off); a working set larger
+#             than the cache (--working-set keys, default 1,000,000, picked
+#             uniformly at random, the cache sized by --cache-mb to hold about a
+#             tenth of them); on PostgreSQL, a second node and the time a
+#             revocation on one takes to reach the other (bench/churn.py)
 #
 # Loopback only, bounded in time (every step has a limit), and it cleans up
 # after itself: the server is killed and the PostgreSQL database dropped on exit.
@@ -44,6 +53,9 @@ PERF=false
 PROFILE=release
 BUILD=true
 ONLY=all
+CHURN_SWEEP="1 50"
+WORKING_SET=1000000
+CACHE_MB=""
 PG_URL="${TRIDENT_BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 
 usage() {
@@ -71,11 +83,14 @@ while [[ $# -gt 0 ]]; do
     --no-build) BUILD=false ;;
     --only)
         case "${2:-}" in
-        all | login) ONLY=$2 ;;
+        all | login | change) ONLY=$2 ;;
         *) usage 2 ;;
         esac
         shift
         ;;
+    --churn) CHURN_SWEEP=${2//,/ } && shift ;;
+    --working-set) WORKING_SET=$2 && shift ;;
+    --cache-mb) CACHE_MB=$2 && shift ;;
     -h | --help) usage 0 ;;
     *) usage 2 ;;
     esac
@@ -106,6 +121,7 @@ FAILURES=0
 # --- cleanup: whatever happens, no server and no database are left behind ------
 
 SERVER_PID=""
+NODE_B_PID=""
 PG_DB=""
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/trident-bench.XXXXXX")
 
@@ -129,8 +145,17 @@ drop_pg_database() {
     fi
 }
 
+stop_node_b() {
+    if [[ -n "$NODE_B_PID" ]]; then
+        kill -TERM "$NODE_B_PID" 2>/dev/null || true
+        wait "$NODE_B_PID" 2>/dev/null || true
+    fi
+    NODE_B_PID=""
+}
+
 cleanup() {
     local status=$?
+    stop_node_b
     stop_server
     drop_pg_database
     rm -rf "$WORK"
@@ -160,31 +185,53 @@ free_port() {
 ADMIN_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr "+/" "-_")
 MASTER_KEY=$(head -c 32 /dev/urandom | base64)
 
-# $1: database URL, $2: credential cache (true/false), $3: log file.
-start_server() {
-    local port
+# $1: database URL, $2: credential cache (true/false), $3: log file; starts a
+# server on a free port and prints its PID and base URL.
+launch_server() {
+    local port base pid
     port=$(free_port)
-    BASE="http://127.0.0.1:$port"
+    base="http://127.0.0.1:$port"
     # Rate limits are raised so that they do not cap the figures (login measures
     # argon2, introspection measures introspection); the access log is off
     # (TRIDENT_BENCH_LOG to change it) so that every figure pays the same.
     env TRIDENT_DATABASE_URL="$1" \
         TRIDENT_BIND="127.0.0.1:$port" \
+        TRIDENT_ISSUER="${ISSUER:-$base}" \
         TRIDENT_ADMIN_USERNAME=bench-admin \
         TRIDENT_ADMIN_PASSWORD="$ADMIN_PASSWORD" \
         TRIDENT_MASTER_KEY="$MASTER_KEY" \
         TRIDENT_CREDENTIAL_CACHE="$2" \
+        TRIDENT_CREDENTIAL_CACHE_MB="${CACHE_MB:-64}" \
         TRIDENT_LOGIN_ATTEMPTS_PER_MINUTE=100000000 \
         TRIDENT_INTROSPECTIONS_PER_MINUTE=1000000000 \
         TRIDENT_LOG="${TRIDENT_BENCH_LOG:-warn}" \
         "$BIN" serve >>"$3" 2>&1 &
-    SERVER_PID=$!
+    pid=$!
     local deadline=$((SECONDS + 60))
-    until curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null; do
-        kill -0 "$SERVER_PID" 2>/dev/null || die "the server exited; see $3"
+    until curl -fsS -o /dev/null "$base/healthz" 2>/dev/null; do
+        kill -0 "$pid" 2>/dev/null || die "the server exited; see $3"
         ((SECONDS < deadline)) || die "the server did not answer within 60s; see $3"
         sleep 0.2
     done
+    echo "$pid $base"
+}
+
+start_server() {
+    local launched
+    ISSUER=""
+    launched=$(launch_server "$@")
+    SERVER_PID=${launched%% *}
+    BASE=${launched#* }
+}
+
+# A second node on the same database, issuing as the first (one cluster, one issuer).
+start_node_b() {
+    local launched
+    ISSUER=$BASE
+    launched=$(launch_server "$@")
+    NODE_B_PID=${launched%% *}
+    NODE_B_BASE=${launched#* }
+    ISSUER=""
 }
 
 # User + system CPU time of the server so far, in clock ticks.
@@ -407,6 +454,129 @@ run_case() {
     finish_case
 }
 
+# --- the verify path while credentials change (--only change) ------------------
+
+# seed DB_URL KEYS SAMPLE: seeds the running server; the sample goes to wrk.
+seed() {
+    local seeded
+    seeded=$(timeout 30m python3 "$ROOT/bench/seed.py" --base-url "$BASE" --database-url "$1" \
+        --admin-username bench-admin --admin-password="$ADMIN_PASSWORD" --keys "$2" \
+        --sample "$3" --sample-out "$CASE_DIR/keys.txt") || die "seeding failed"
+    eval "$seeded"
+}
+
+# new_database DB TAG: a fresh database, its URL in DB_URL.
+new_database() {
+    if [[ $1 == sqlite ]]; then
+        mkdir -p "$WORK/$2"
+        DB_URL="sqlite://$WORK/$2/trident.db?mode=rwc"
+    else
+        PG_DB="trident_bench_$(date +%s)_$$"
+        timeout 60 psql "$PG_URL" -Xqc "CREATE DATABASE \"$PG_DB\"" >/dev/null || die "cannot create a database at $PG_URL"
+        local base="${PG_URL%%\?*}" params=""
+        [[ $PG_URL == *\?* ]] && params="?${PG_URL#*\?}"
+        DB_URL="${base%/*}/$PG_DB$params"
+    fi
+}
+
+# cached_entries: how many credentials the server's inspection cache holds now.
+cached_entries() {
+    curl -fsS "$BASE/metrics" | awk '/^trident_credential_cache_entries\{cache="inspections"\}/ { print $2 }'
+}
+
+# warm_cache N: introspects the sample until the cache holds N credentials (or
+# stops growing), so that a steady-state figure does not measure the cold fill.
+warm_cache() {
+    local want=$1 held=0 before=-1 round=0
+    while ((held < want * 99 / 100 && held > before && round < 30)); do
+        before=$held
+        env BENCH_METHOD=POST BENCH_PATH=/oauth/introspect BENCH_HEADERS="Authorization: $RS_BASIC"$'\n'"$FORM" \
+            BENCH_BODY='token={KEY}' BENCH_KEYS_FILE="$KEYS_FILE" \
+            timeout 60 wrk -t1 -c"$CONNECTIONS" --timeout 10s -s "$ROOT/bench/wrk.lua" "$BASE" -d5s >/dev/null 2>&1 ||
+            die "wrk failed while warming the cache"
+        held=$(cached_entries)
+        round=$((round + 1))
+    done
+    echo "cache warmed: $held entries for $want keys" | tee -a "$REPORT"
+}
+
+# introspect_under_churn C: introspect_api_key while C keys a second are issued and revoked.
+introspect_under_churn() {
+    local rate=$1 log="$CASE_DIR/churn-$1.txt"
+    timeout $((WARMUP + DURATION + 60)) python3 "$ROOT/bench/churn.py" keys --base-url "$BASE" \
+        --user-key "$USER_KEY" --rate "$rate" --seconds $((WARMUP + 1 + DURATION)) >"$log" 2>&1 &
+    local churn_pid=$!
+    measure "introspect_api_key_churn_$rate" "$CONNECTIONS" ok BENCH_METHOD=POST BENCH_PATH=/oauth/introspect \
+        BENCH_HEADERS="Authorization: $RS_BASIC"$'\n'"$FORM" BENCH_BODY='token={KEY}' BENCH_KEYS_FILE="$KEYS_FILE"
+    wait "$churn_pid" || die "churn failed; see $log"
+    local achieved
+    achieved=$(grep '^CHURN_RESULT' "$log" || die "no churn result; see $log")
+    local rps
+    rps=$(awk -F'\t' -v c="$CASE" -v n="introspect_api_key_churn_$rate" '$1 == c && $2 == n { v = $3 } END { print v }' "$RESULTS")
+    local ratio
+    ratio=$(python3 -c "print('%.2f' % ($rps / $STEADY_RPS))")
+    echo "churn $rate/s: ${achieved#CHURN_RESULT }; throughput vs the same run without churn: $ratio" | tee -a "$REPORT"
+    printf '%s\tchurn_ratio_%s\t%s\t\t\t\t\t\t\t\n' "$CASE" "$rate" "$ratio" >>"$RESULTS"
+}
+
+change_case() {
+    local db=$1 url keys=20000
+    CASE="$db, $keys keys, churn"
+    CASE_DIR="$OUT/$db-churn"
+    mkdir -p "$CASE_DIR"
+    new_database "$db" "$db-churn"
+    url=$DB_URL
+    echo "bench: === $CASE ===" >&2
+    start_server "$url" true "$CASE_DIR/server.log"
+    seed "$url" "$keys" "$keys"
+    table_header "$CASE (a $keys-key working set; C keys a second issued and revoked meanwhile)"
+    warm_cache "$keys"
+    healthz
+    introspect_api_key
+    STEADY_RPS=$(awk -F'\t' -v c="$CASE" '$1 == c && $2 == "introspect_api_key" { v = $3 } END { print v }' "$RESULTS")
+    local rate
+    for rate in $(printf '%s\n' 10 $CHURN_SWEEP | awk '!seen[$0]++'); do
+        introspect_under_churn "$rate"
+    done
+    if [[ $db == postgres ]]; then
+        start_node_b "$url" true "$CASE_DIR/node-b.log"
+        local cross
+        cross=$(timeout 10m python3 "$ROOT/bench/churn.py" crossnode --base-url "$BASE" --other-url "$NODE_B_BASE" \
+            --user-key "$USER_KEY" --rs-basic "$RS_BASIC" --rounds 200) || die "the cross-node run failed"
+        echo "two nodes, revoked on A, refused by B: ${cross#CROSSNODE_RESULT }" | tee -a "$REPORT"
+        printf '%s\tcrossnode\t%s\t\t\t\t\t\t\t\n' "$CASE" "${cross#CROSSNODE_RESULT }" >>"$RESULTS"
+        stop_node_b
+    fi
+    record_peak_rss
+    stop_server
+
+    CASE="$db, $keys keys, cache off"
+    CASE_DIR="$OUT/$db-churn-cache-off"
+    mkdir -p "$CASE_DIR"
+    start_server "$url" false "$CASE_DIR/server.log"
+    table_header "$CASE (TRIDENT_CREDENTIAL_CACHE=false: every request reads the database)"
+    healthz
+    introspect_api_key
+    me_api_key
+    finish_case
+
+    CASE="$db, $WORKING_SET keys, uniform random"
+    CASE_DIR="$OUT/$db-working-set"
+    mkdir -p "$CASE_DIR"
+    new_database "$db" "$db-working-set"
+    url=$DB_URL
+    echo "bench: === $CASE ===" >&2
+    local cache_mb=${CACHE_MB:-$((WORKING_SET / 10 / 1400 + 1))}
+    CACHE_MB=$cache_mb start_server "$url" true "$CASE_DIR/server.log"
+    seed "$url" "$WORKING_SET" "$WORKING_SET"
+    table_header "$CASE (cache ${cache_mb} MiB, about a tenth of the keys)"
+    healthz
+    measure introspect_api_key_random "$CONNECTIONS" ok BENCH_METHOD=POST BENCH_PATH=/oauth/introspect \
+        BENCH_HEADERS="Authorization: $RS_BASIC"$'\n'"$FORM" BENCH_BODY='token={KEY}' BENCH_KEYS_FILE="$KEYS_FILE" BENCH_RANDOM=1
+    curl -fsS "$BASE/metrics" | grep '^trident_credential_cache_.*cache="inspections"' | sed 's/^/    /' | tee -a "$REPORT"
+    finish_case
+}
+
 {
     echo "# Trident load benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo
@@ -421,6 +591,10 @@ first_keys=${KEY_COUNTS%% *}
 # The login figures do not depend on the number of keys: one case per database.
 [[ $ONLY == login ]] && KEY_COUNTS=$first_keys
 for db in $DBS; do
+    if [[ $ONLY == change ]]; then
+        change_case "$db"
+        continue
+    fi
     for keys in $KEY_COUNTS; do
         run_case "$db" "$keys" "$([[ $keys == "$first_keys" ]] && echo true || echo false)"
     done

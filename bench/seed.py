@@ -8,6 +8,8 @@ Then API keys in bulk, straight into the database: real Trident keys
 (`tri_live_` + 43 base62 characters from the OS CSPRNG + the base62 CRC32 of
 what precedes it), of which only the SHA-256 digest is stored, exactly as
 Trident stores them; a sample of them is written out for wrk to present.
+The bulk keys are keys in use (`last_used_at` set): their first use, which
+Trident writes and audits at once, is not what the figures measure.
 
 Prints shell assignments (KEY=value) for load.sh on stdout.
 """
@@ -160,9 +162,9 @@ def seed_sqlite(path, user_id, count, sample, sample_out):
         conn.executemany(
             "INSERT INTO api_keys (id, user_id, name, environment, digest, display_prefix, last_chars,"
             " scopes, created_at, expires_at, last_used_at, revoked_at, rotated_from)"
-            " VALUES (?, ?, ?, 'live', ?, ?, ?, NULL, ?, NULL, NULL, NULL, NULL)",
+            " VALUES (?, ?, ?, 'live', ?, ?, ?, NULL, ?, NULL, ?, NULL, NULL)",
             (
-                (key_id.bytes, owner, name, digest, prefix, last, now)
+                (key_id.bytes, owner, name, digest, prefix, last, now, now)
                 for key_id, digest, prefix, last, name in rows(user_id, count, sample, sample_out, now)
             ),
         )
@@ -173,7 +175,7 @@ def seed_sqlite(path, user_id, count, sample, sample_out):
 def seed_postgres(url, user_id, count, sample, sample_out):
     now = datetime.now(timezone.utc).isoformat()
     copy = (
-        "COPY api_keys (id, user_id, name, environment, digest, display_prefix, last_chars, created_at)"
+        "COPY api_keys (id, user_id, name, environment, digest, display_prefix, last_chars, created_at, last_used_at)"
         " FROM STDIN"
     )
     psql = subprocess.Popen(
@@ -183,7 +185,7 @@ def seed_postgres(url, user_id, count, sample, sample_out):
     )
     assert psql.stdin is not None
     for key_id, digest, prefix, last, name in rows(user_id, count, sample, sample_out, now):
-        psql.stdin.write(f"{key_id}\t{user_id}\t{name}\tlive\t\\\\x{digest.hex()}\t{prefix}\t{last}\t{now}\n")
+        psql.stdin.write(f"{key_id}\t{user_id}\t{name}\tlive\t\\\\x{digest.hex()}\t{prefix}\t{last}\t{now}\t{now}\n")
     psql.stdin.close()
     if psql.wait() != 0:
         raise SystemExit("seed: COPY into PostgreSQL failed")

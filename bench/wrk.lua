@@ -4,6 +4,7 @@
 --   BENCH_HEADERS       "Name: value" lines separated by newlines; {KEY} is replaced
 --   BENCH_BODY          request body; {KEY} is replaced
 --   BENCH_KEYS_FILE     one credential per line: requests rotate over them
+--   BENCH_RANDOM        1 to pick each request's credential uniformly at random
 --   BENCH_COUNT_STATUS  1 to count responses per status code (slower; for the overload case)
 -- Every request is formatted once in init(), so the generator, which shares the
 -- machine's two cores with the server, spends as little as possible per request.
@@ -15,6 +16,7 @@ local headers_spec = os.getenv("BENCH_HEADERS") or ""
 local body_template = os.getenv("BENCH_BODY")
 local keys_file = os.getenv("BENCH_KEYS_FILE")
 local count_status = os.getenv("BENCH_COUNT_STATUS") == "1"
+local random_order = os.getenv("BENCH_RANDOM") == "1"
 
 local prepared = {}
 local next_index = 0
@@ -26,6 +28,7 @@ local function fill(template, key)
 end
 
 function init(args)
+  math.randomseed(os.time())
   local keys = {}
   if keys_file and keys_file ~= "" then
     for line in io.lines(keys_file) do
@@ -54,6 +57,9 @@ function init(args)
 end
 
 function request()
+  if random_order then
+    return prepared[math.random(#prepared)]
+  end
   next_index = next_index % #prepared + 1
   return prepared[next_index]
 end

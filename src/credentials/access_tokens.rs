@@ -90,12 +90,17 @@ async fn client_principal(
         return Err(AuthnError::Unauthenticated);
     }
     let db = deps.db.read();
-    let client = clients::find_by_client_id(db, &claims.client_id)
-        .await?
-        .filter(|c| !c.disabled)
-        .filter(|c| claims.gen.unwrap_or(0) == c.token_generation)
-        .ok_or(AuthnError::Unauthenticated)?;
-    let grants = clients::grants(db, client.id).await?;
+    // One round trip: the client with its grants.
+    let clients::ForAuthentication { client, grants, .. } =
+        clients::find_for_authentication(db, &claims.client_id, deps.clock.now())
+            .await?
+            // Deleted, or its tokens' generation ended (disabled, a secret
+            // leaked): for good, even once it is enabled again.
+            .filter(|c| claims.gen.unwrap_or(0) == c.client.token_generation)
+            .ok_or(AuthnError::Ended)?;
+    if client.disabled {
+        return Err(AuthnError::Unauthenticated);
+    }
     let token_scopes =
         ScopeSet::parse_delimited(&claims.scope).map_err(|_| AuthnError::Unauthenticated)?;
     Ok(Principal {

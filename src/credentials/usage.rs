@@ -1,5 +1,7 @@
 //! Last-used times without a database write per request: uses are remembered in
-//! memory and flushed in one batch every few seconds (and at shutdown). The first
+//! memory (a sharded map: no lock shared by every request) and flushed every few
+//! seconds (and at shutdown) in one transaction, one statement per kind, second
+//! and up to [`CHUNK`] credentials, each row's time truncated to the second. The first
 //! use of a credential is written and audited at once — or, while the database
 //! cannot write, with the next batch: a bookkeeping write never makes a valid
 //! credential fail, and a batch that cannot be written is kept for the next one.
@@ -7,36 +9,31 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use dashmap::DashMap;
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use uuid::Uuid;
 
 use serde_json::json;
 
-use crate::domain::CredentialId;
+use crate::domain::{CredentialId, CredentialKind};
 use crate::store::audit::{self, AuditEvent, Outcome};
 use crate::store::{usage as usage_rows, StoreError};
 
+/// At most this many ids in one `UPDATE … WHERE id IN (…)`.
+const CHUNK: usize = 500;
+
 #[derive(Default)]
 pub struct UsageTracker {
-    pending: Mutex<HashMap<CredentialId, DateTime<Utc>>>,
+    pending: DashMap<CredentialId, DateTime<Utc>>,
     /// First uses that could not be written yet, with the owner and the time.
     first_uses: Mutex<HashMap<CredentialId, (Uuid, DateTime<Utc>)>>,
 }
 
-fn merge_latest(
-    map: &mut HashMap<CredentialId, DateTime<Utc>>,
-    key: CredentialId,
-    at: DateTime<Utc>,
-) {
-    let entry = map.entry(key).or_insert(at);
-    *entry = (*entry).max(at);
-}
-
 impl UsageTracker {
     pub fn record(&self, credential: CredentialId, at: DateTime<Utc>) {
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        merge_latest(&mut pending, credential, at);
+        let mut entry = self.pending.entry(credential).or_insert(at);
+        *entry = (*entry).max(at);
     }
 
     pub(super) fn defer_first_use(&self, credential: CredentialId, owner: Uuid, at: DateTime<Utc>) {
@@ -61,22 +58,45 @@ impl UsageTracker {
             }
             written += 1;
         }
-        let batch: Vec<_> = {
-            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-            pending.drain().collect()
-        };
-        for (i, (credential, at)) in batch.iter().enumerate() {
-            if let Err(e) = usage_rows::touch(db, *credential, *at).await {
-                let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-                for (credential, at) in &batch[i..] {
-                    merge_latest(&mut pending, *credential, *at);
-                }
-                return Err(e);
-            }
-            written += 1;
+        let mut batch = Vec::new();
+        self.pending.retain(|credential, at| {
+            batch.push((*credential, *at));
+            false
+        });
+        if batch.is_empty() {
+            return Ok(written);
         }
-        Ok(written)
+        if let Err(e) = write_last_uses(db, &batch).await {
+            for (credential, at) in batch {
+                self.record(credential, at);
+            }
+            return Err(e);
+        }
+        Ok(written + batch.len())
     }
+}
+
+/// Writes last-used times in one transaction, grouped by kind and second.
+async fn write_last_uses(
+    db: &DatabaseConnection,
+    batch: &[(CredentialId, DateTime<Utc>)],
+) -> Result<(), StoreError> {
+    let mut groups: HashMap<(CredentialKind, DateTime<Utc>), Vec<Uuid>> = HashMap::new();
+    for (credential, at) in batch {
+        let second = at.duration_trunc(TimeDelta::seconds(1)).unwrap_or(*at);
+        groups
+            .entry((credential.kind, second))
+            .or_default()
+            .push(credential.id);
+    }
+    let txn = db.begin().await?;
+    for ((kind, at), ids) in &groups {
+        for chunk in ids.chunks(CHUNK) {
+            usage_rows::touch_all(&txn, *kind, chunk, *at).await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(())
 }
 
 /// Marks the first use and audits it in one transaction, once, whichever node or

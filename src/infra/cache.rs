@@ -44,7 +44,9 @@ use quick_cache::sync::Cache;
 use quick_cache::{DefaultHashBuilder, Lifecycle, OptionsBuilder, Weighter};
 use sha2::{Digest, Sha256};
 
-/// A safety net: no entry lives longer than this, whatever happens.
+/// A safety net: no entry lives longer than this, whatever happens. Each entry
+/// gets between three quarters of it and all of it (spread by its key, which is
+/// a digest), so entries stored together are not all refetched together.
 const MAX_AGE: Duration = Duration::seconds(60);
 /// How long a refusal is remembered.
 const REFUSAL_AGE: Duration = Duration::seconds(30);
@@ -87,7 +89,8 @@ struct Entry<T> {
     /// The dependencies' slots in the stamp table.
     slots: Box<[u16]>,
     stored_at: i64,
-    expires_at: Option<i64>,
+    /// When the entry stops answering: the credential's expiry or its maximum age.
+    until: i64,
     weight: u64,
 }
 
@@ -235,8 +238,7 @@ impl<T: Weigh> CredentialCache<T> {
             return Cached::Miss;
         }
         if let Some(entry) = self.accepted.get(key) {
-            let fresh = now - entry.stored_at < MAX_AGE.num_milliseconds()
-                && entry.expires_at.is_none_or(|e| e > now);
+            let fresh = now >= entry.stored_at && now < entry.until;
             if fresh && self.holds(entry.ticket, &entry.slots) {
                 self.counters.hits.fetch_add(1, Ordering::Relaxed);
                 return Cached::Accepted(entry.value.clone());
@@ -277,6 +279,10 @@ impl<T: Weigh> CredentialCache<T> {
             + std::mem::size_of::<CacheKey>()
             + slots.len() * std::mem::size_of::<u16>()
             + value.weight()) as u64;
+        let max_age = MAX_AGE.num_milliseconds();
+        let spread = max_age / 4 * i64::from(key[0]) / 255;
+        let until =
+            (now + max_age - spread).min(expires_at.map_or(i64::MAX, |e| e.timestamp_millis()));
         self.refused.remove(&key);
         self.accepted.insert(
             key,
@@ -285,7 +291,7 @@ impl<T: Weigh> CredentialCache<T> {
                 ticket: ticket.0,
                 slots,
                 stored_at: now,
-                expires_at: expires_at.map(|e| e.timestamp_millis()),
+                until,
                 weight,
             }),
         );
@@ -527,11 +533,14 @@ mod tests {
             accepted(&cache, &key("k"), t(10)).is_none(),
             "expired credential"
         );
-        cache.insert(key("o"), Arc::new(1), &["o"], None, cache.ticket(), t(0));
-        assert!(
-            accepted(&cache, &key("o"), t(61)).is_none(),
-            "older than the maximum age"
-        );
+        for name in ["o", "p", "q", "r"] {
+            cache.insert(key(name), Arc::new(1), &[name], None, cache.ticket(), t(0));
+            assert!(accepted(&cache, &key(name), t(44)).is_some(), "{name}");
+            assert!(
+                accepted(&cache, &key(name), t(60)).is_none(),
+                "{name}: older than the maximum age"
+            );
+        }
     }
 
     #[test]

@@ -10,7 +10,6 @@ use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use entity::clients::Model as Client;
 use serde_json::json;
-use uuid::Uuid;
 
 use super::error::OAuthError;
 use super::params::Params;
@@ -153,8 +152,14 @@ fn retry_after(wait: Duration) -> ClientAuthError {
     }
 }
 
-/// Authenticates a client by id and secret (RFC 6749 §2.3.1); also says until
-/// when the matching secret works (`None`: until rotated).
+/// A client that authenticated, and until when the secret it used works
+/// (`None`: until rotated).
+pub struct Authenticated {
+    pub client: AuthenticatedClient,
+    pub secret_expires_at: Option<DateTime<Utc>>,
+}
+
+/// Authenticates a client by id and secret (RFC 6749 §2.3.1), with its grants.
 ///
 /// The secret is checked first: a client secret carries 256 random bits, so
 /// guessing it is hopeless and a lock-out would only let anyone who knows the
@@ -167,22 +172,27 @@ pub async fn authenticate(
     client_id: &str,
     presented_secret: &str,
     source_ip: Option<&str>,
-) -> Result<(Client, Option<DateTime<Utc>>), ClientAuthError> {
+) -> Result<Authenticated, ClientAuthError> {
     let now = deps.credentials.clock.now();
     let db = deps.credentials.db.read();
     // A client_id we could never have issued is unknown without asking the database
     // (PostgreSQL refuses NUL in text); the rest of the work below is still done.
     let plausible = client_id.len() <= 64 && !client_id.contains('\0');
-    let client = match plausible {
-        true => clients::find_by_client_id(db, client_id).await?,
+    // One query whether or not the client exists, and the same comparisons.
+    let found = match plausible {
+        true => clients::find_for_authentication(db, client_id, now).await?,
         false => None,
     };
-    // The same queries and comparisons run whether or not the client exists.
-    let secrets =
-        clients::live_secrets(db, client.as_ref().map_or(Uuid::nil(), |c| c.id), now).await?;
+    let (client, secrets, grants) = match found {
+        Some(f) => (Some(f.client), f.secrets, f.grants),
+        None => (None, Vec::new(), Grants::default()),
+    };
     let matched = client_secrets::matching(presented_secret, &secrets);
     match (client, matched) {
-        (Some(client), Some(secret)) if !client.disabled => Ok((client, secret.expires_at)),
+        (Some(client), Some(secret)) if !client.disabled => Ok(Authenticated {
+            secret_expires_at: secret.expires_at,
+            client: AuthenticatedClient { client, grants },
+        }),
         _ => {
             let mut throttled = Ok(());
             for key in &throttle_keys(client_id, source_ip) {
@@ -263,9 +273,11 @@ pub async fn authenticate_cached(
         return Ok(hit);
     }
     let ticket = deps.clients.ticket();
-    let (client, secret_expires_at) = authenticate(deps, client_id, secret, source_ip).await?;
-    let grants = clients::grants(deps.credentials.db.read(), client.id).await?;
-    let authenticated = Arc::new(AuthenticatedClient { client, grants });
+    let Authenticated {
+        client,
+        secret_expires_at,
+    } = authenticate(deps, client_id, secret, source_ip).await?;
+    let authenticated = Arc::new(client);
     let dependencies: Vec<_> =
         std::iter::once(Dependency::Principal(&authenticated.client.client_id))
             .chain(

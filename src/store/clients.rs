@@ -115,14 +115,122 @@ pub async fn live_secrets(
         .await?)
 }
 
-pub async fn find_by_client_id(
+/// What authenticating a client needs, read in one round trip: the client, its
+/// live secrets (newest first) and its grants.
+pub struct ForAuthentication {
+    pub client: clients::Model,
+    pub secrets: Vec<client_secrets::Model>,
+    pub grants: Grants,
+}
+
+/// The client named `client_id` with its secrets live at `now` and its roles and
+/// permissions: one query (client ⟕ live secrets ⟕ roles ⟕ permissions).
+pub async fn find_for_authentication(
     db: &impl ConnectionTrait,
     client_id: &str,
-) -> Result<Option<clients::Model>, StoreError> {
-    Ok(clients::Entity::find()
-        .filter(clients::Column::ClientId.eq(client_id))
-        .one(db)
-        .await?)
+    now: DateTime<Utc>,
+) -> Result<Option<ForAuthentication>, StoreError> {
+    use sea_orm::sea_query::{Alias, Asterisk, Query};
+    use sea_orm::FromQueryResult;
+
+    let secret = Alias::new("s");
+    let mut query = Query::select();
+    query.column((clients::Entity, Asterisk));
+    for (column, alias) in [
+        (client_secrets::Column::Id, "secret_id"),
+        (client_secrets::Column::Digest, "secret_digest"),
+        (
+            client_secrets::Column::DisplayPrefix,
+            "secret_display_prefix",
+        ),
+        (client_secrets::Column::LastChars, "secret_last_chars"),
+        (client_secrets::Column::CreatedAt, "secret_created_at"),
+        (client_secrets::Column::ExpiresAt, "secret_expires_at"),
+    ] {
+        query.expr_as(Expr::col((secret.clone(), column)), Alias::new(alias));
+    }
+    query
+        .expr_as(
+            Expr::col((client_roles::Entity, client_roles::Column::RoleName)),
+            Alias::new("client_role"),
+        )
+        .expr_as(
+            Expr::col((
+                entity::role_permissions::Entity,
+                entity::role_permissions::Column::Permission,
+            )),
+            Alias::new("client_permission"),
+        )
+        .from(clients::Entity)
+        .join_as(
+            sea_orm::JoinType::LeftJoin,
+            client_secrets::Entity,
+            secret.clone(),
+            Condition::all()
+                .add(
+                    Expr::col((secret.clone(), client_secrets::Column::ClientId))
+                        .equals((clients::Entity, clients::Column::Id)),
+                )
+                .add(
+                    Condition::any()
+                        .add(
+                            Expr::col((secret.clone(), client_secrets::Column::ExpiresAt))
+                                .is_null(),
+                        )
+                        .add(
+                            Expr::col((secret.clone(), client_secrets::Column::ExpiresAt)).gt(now),
+                        ),
+                ),
+        )
+        .left_join(
+            client_roles::Entity,
+            Expr::col((client_roles::Entity, client_roles::Column::ClientId))
+                .equals((clients::Entity, clients::Column::Id)),
+        )
+        .left_join(
+            entity::role_permissions::Entity,
+            Expr::col((
+                entity::role_permissions::Entity,
+                entity::role_permissions::Column::RoleName,
+            ))
+            .equals((client_roles::Entity, client_roles::Column::RoleName)),
+        )
+        .and_where(Expr::col((clients::Entity, clients::Column::ClientId)).eq(client_id));
+    let rows = db
+        .query_all(db.get_database_backend().build(&query))
+        .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let client = clients::Model::from_query_result(first, "")?;
+    let mut secrets: Vec<client_secrets::Model> = Vec::new();
+    let mut links = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if let Some(id) = row.try_get::<Option<Uuid>>("", "secret_id")? {
+            if !secrets.iter().any(|s| s.id == id) {
+                secrets.push(client_secrets::Model {
+                    id,
+                    client_id: client.id,
+                    digest: row.try_get("", "secret_digest")?,
+                    display_prefix: row.try_get("", "secret_display_prefix")?,
+                    last_chars: row.try_get("", "secret_last_chars")?,
+                    created_at: row.try_get("", "secret_created_at")?,
+                    expires_at: row.try_get("", "secret_expires_at")?,
+                });
+            }
+        }
+        let role: Option<String> = row.try_get("", "client_role")?;
+        let permission: Option<String> = row.try_get("", "client_permission")?;
+        if let Some(role) = role {
+            links.push((role, permission));
+        }
+    }
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.id));
+    Ok(Some(ForAuthentication {
+        client,
+        secrets,
+        grants: super::role_links::grants_from(links),
+    }))
 }
 
 pub async fn find_record(
@@ -249,8 +357,3 @@ const LINKS: RoleLinks<client_roles::Entity> = RoleLinks {
     principal: client_roles::Column::ClientId,
     role: client_roles::Column::RoleName,
 };
-
-/// The roles held and the union of their permissions, in one query.
-pub async fn grants(db: &impl ConnectionTrait, id: Uuid) -> Result<Grants, StoreError> {
-    LINKS.grants(db, id).await
-}

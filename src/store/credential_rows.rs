@@ -48,15 +48,22 @@ impl<E: EntityTrait> CredentialRows<E> {
         Ok(result.rows_affected == 1)
     }
 
-    pub async fn touch(
+    /// Sets the last use of every row in `ids` to `at`, unless a later one is
+    /// recorded already (another node's): one statement.
+    pub async fn touch_all(
         &self,
         db: &impl ConnectionTrait,
-        id: Uuid,
+        ids: &[Uuid],
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         E::update_many()
             .col_expr(self.last_used_at, Expr::value(at))
-            .filter(self.id.eq(id))
+            .filter(self.id.is_in(ids.iter().copied()))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(self.last_used_at.is_null())
+                    .add(self.last_used_at.lt(at)),
+            )
             .exec(db)
             .await?;
         Ok(())

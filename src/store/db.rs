@@ -135,6 +135,7 @@ impl Db {
                     let read_pool = SqlitePoolOptions::new()
                         .max_connections(settings.max_connections)
                         .acquire_timeout(ACQUIRE_TIMEOUT)
+                        .test_before_acquire(false)
                         .connect_with(options.create_if_missing(false))
                         .await
                         .context("opening SQLite readers")?;
@@ -150,9 +151,14 @@ impl Db {
             DatabaseKind::Postgres => {
                 let options =
                     PgConnectOptions::from_str(url).context("parsing the PostgreSQL URL")?;
+                // No ping before each use: it doubled the round trips of a cold
+                // lookup. A connection that died is found by the query it fails
+                // (answered 503, and the pool drops it), and none lives longer
+                // than `max_lifetime`.
                 let pool = PgPoolOptions::new()
                     .max_connections(settings.max_connections)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .test_before_acquire(false)
                     .connect_with(options)
                     .await
                     .context("connecting to PostgreSQL")?;

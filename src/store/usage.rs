@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
+use uuid::Uuid;
 
 use super::{api_keys, personal_access_tokens, StoreError};
 use crate::domain::{CredentialId, CredentialKind};
@@ -29,18 +30,18 @@ pub async fn mark_first_use(
     }
 }
 
-/// [`super::credential_rows::CredentialRows::touch`] in the table of `credential`'s kind (counted kinds only).
-pub async fn touch(
+/// [`super::credential_rows::CredentialRows::touch_all`] in the table of
+/// `kind` (counted kinds only).
+pub async fn touch_all(
     db: &impl ConnectionTrait,
-    credential: CredentialId,
+    kind: CredentialKind,
+    ids: &[Uuid],
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    match credential.kind {
-        CredentialKind::ApiKey => api_keys::ROWS.touch(db, credential.id, at).await,
+    match kind {
+        CredentialKind::ApiKey => api_keys::ROWS.touch_all(db, ids, at).await,
         CredentialKind::PersonalAccessToken => {
-            personal_access_tokens::ROWS
-                .touch(db, credential.id, at)
-                .await
+            personal_access_tokens::ROWS.touch_all(db, ids, at).await
         }
         CredentialKind::UserAccessToken
         | CredentialKind::ClientAccessToken

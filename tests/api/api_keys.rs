@@ -270,6 +270,66 @@ async fn a_key_can_only_mint_keys_no_more_powerful_than_itself() {
 }
 
 #[tokio::test]
+async fn later_uses_reach_last_used_at_with_the_next_batch() {
+    let clock = Arc::new(ManualClock::starting_now());
+    let app = crate::helpers::spawn_app_on(clock.clone(), |_| {}).await;
+    let (user, _) = user_with_key(&app, &["user"]).await;
+    let auth = app.auth_for(&user).await;
+    let keys: Vec<Value> = create_keys(&app, &auth, 3).await;
+    let last_used = async |id: &str, auth: &str| -> Option<chrono::DateTime<chrono::Utc>> {
+        let key: Value = app
+            .get(&format!("/api/v1/api-keys/{id}"), auth)
+            .await
+            .json()
+            .await
+            .unwrap();
+        key["last_used_at"].as_str().map(|s| s.parse().unwrap())
+    };
+    for key in &keys {
+        assert_eq!(me_status(&app, key["key"].as_str().unwrap()).await, 200);
+    }
+    let first = last_used(keys[0]["id"].as_str().unwrap(), &auth)
+        .await
+        .unwrap();
+    clock.advance(chrono::Duration::hours(1));
+    // The session token has expired meanwhile.
+    let auth = app.auth_for(&user).await;
+    for key in &keys {
+        assert_eq!(me_status(&app, key["key"].as_str().unwrap()).await, 200);
+    }
+    // The batch is written every few seconds: wait (bounded) for it.
+    let later = first + chrono::Duration::minutes(59);
+    let mut written = false;
+    for _ in 0..300 {
+        let mut all = true;
+        for key in &keys {
+            all &= last_used(key["id"].as_str().unwrap(), &auth)
+                .await
+                .is_some_and(|at| at >= later);
+        }
+        if all {
+            written = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        written,
+        "every key's later use was written in one batch: first {first}, now {:?}",
+        last_used(keys[0]["id"].as_str().unwrap(), &auth).await
+    );
+}
+
+/// Creates `count` keys as `auth`.
+async fn create_keys(app: &crate::helpers::TestApp, auth: &str, count: usize) -> Vec<Value> {
+    let mut keys = Vec::new();
+    for i in 0..count {
+        keys.push(create_key_ok(app, auth, json!({"name": format!("batched-{i}")})).await);
+    }
+    keys
+}
+
+#[tokio::test]
 async fn a_grace_period_ends_when_the_servers_clock_passes_it_even_with_the_cache_warm() {
     let clock = Arc::new(ManualClock::starting_now());
     let app = crate::helpers::spawn_app_on(clock.clone(), |_| {}).await;
