@@ -500,6 +500,16 @@ warm_cache() {
     echo "cache warmed: $held entries for $want keys" | tee -a "$REPORT"
 }
 
+# settle SECONDS: keeps introspecting the sample, so that the entries stored
+# together while warming have been refetched at spread-out times (entries live
+# 30-60 s) and the figures that follow see the steady state, not the first refill.
+settle() {
+    env BENCH_METHOD=POST BENCH_PATH=/oauth/introspect BENCH_HEADERS="Authorization: $RS_BASIC"$'\n'"$FORM" \
+        BENCH_BODY='token={KEY}' BENCH_KEYS_FILE="$KEYS_FILE" \
+        timeout $(($1 + 30)) wrk -t1 -c"$CONNECTIONS" --timeout 10s -s "$ROOT/bench/wrk.lua" "$BASE" -d"$1s" >/dev/null 2>&1 ||
+        die "wrk failed while settling"
+}
+
 # introspect_under_churn C: introspect_api_key while C keys a second are issued and revoked.
 introspect_under_churn() {
     local rate=$1 log="$CASE_DIR/churn-$1.txt"
@@ -531,6 +541,7 @@ change_case() {
     seed "$url" "$keys" "$keys"
     table_header "$CASE (a $keys-key working set; C keys a second issued and revoked meanwhile)"
     warm_cache "$keys"
+    $SMOKE || settle 75
     healthz
     introspect_api_key
     STEADY_RPS=$(awk -F'\t' -v c="$CASE" '$1 == c && $2 == "introspect_api_key" { v = $3 } END { print v }' "$RESULTS")

@@ -45,8 +45,8 @@ use quick_cache::{DefaultHashBuilder, Lifecycle, OptionsBuilder, Weighter};
 use sha2::{Digest, Sha256};
 
 /// A safety net: no entry lives longer than this, whatever happens. Each entry
-/// gets between three quarters of it and all of it (spread by its key, which is
-/// a digest), so entries stored together are not all refetched together.
+/// gets between half of it and all of it (spread by its key, which is a
+/// digest), so entries stored together are not all refetched together.
 const MAX_AGE: Duration = Duration::seconds(60);
 /// How long a refusal is remembered.
 const REFUSAL_AGE: Duration = Duration::seconds(30);
@@ -280,7 +280,7 @@ impl<T: Weigh> CredentialCache<T> {
             + slots.len() * std::mem::size_of::<u16>()
             + value.weight()) as u64;
         let max_age = MAX_AGE.num_milliseconds();
-        let spread = max_age / 4 * i64::from(key[0]) / 255;
+        let spread = max_age / 2 * i64::from(key[0]) / 255;
         let until =
             (now + max_age - spread).min(expires_at.map_or(i64::MAX, |e| e.timestamp_millis()));
         self.refused.remove(&key);
@@ -535,7 +535,7 @@ mod tests {
         );
         for name in ["o", "p", "q", "r"] {
             cache.insert(key(name), Arc::new(1), &[name], None, cache.ticket(), t(0));
-            assert!(accepted(&cache, &key(name), t(44)).is_some(), "{name}");
+            assert!(accepted(&cache, &key(name), t(29)).is_some(), "{name}");
             assert!(
                 accepted(&cache, &key(name), t(60)).is_none(),
                 "{name}: older than the maximum age"
