@@ -124,7 +124,8 @@ pub struct ForAuthentication {
 }
 
 /// The client named `client_id` with its secrets live at `now` and its roles and
-/// permissions: one query (client ⟕ live secrets ⟕ roles ⟕ permissions).
+/// permissions: one query, one row per live secret (client ⟕ live secrets, the
+/// grants aggregated into two columns).
 pub async fn find_for_authentication(
     db: &impl ConnectionTrait,
     client_id: &str,
@@ -149,17 +150,15 @@ pub async fn find_for_authentication(
     ] {
         query.expr_as(Expr::col((secret.clone(), column)), Alias::new(alias));
     }
+    let client_pk = (clients::Entity, clients::Column::Id);
     query
         .expr_as(
-            Expr::col((client_roles::Entity, client_roles::Column::RoleName)),
-            Alias::new("client_role"),
+            LINKS.roles_of(Expr::col(client_pk)),
+            Alias::new("client_roles"),
         )
         .expr_as(
-            Expr::col((
-                entity::role_permissions::Entity,
-                entity::role_permissions::Column::Permission,
-            )),
-            Alias::new("client_permission"),
+            LINKS.permissions_of(Expr::col(client_pk)),
+            Alias::new("client_permissions"),
         )
         .from(clients::Entity)
         .join_as(
@@ -182,19 +181,6 @@ pub async fn find_for_authentication(
                         ),
                 ),
         )
-        .left_join(
-            client_roles::Entity,
-            Expr::col((client_roles::Entity, client_roles::Column::ClientId))
-                .equals((clients::Entity, clients::Column::Id)),
-        )
-        .left_join(
-            entity::role_permissions::Entity,
-            Expr::col((
-                entity::role_permissions::Entity,
-                entity::role_permissions::Column::RoleName,
-            ))
-            .equals((client_roles::Entity, client_roles::Column::RoleName)),
-        )
         .and_where(Expr::col((clients::Entity, clients::Column::ClientId)).eq(client_id));
     let rows = db
         .query_all(db.get_database_backend().build(&query))
@@ -204,7 +190,6 @@ pub async fn find_for_authentication(
     };
     let client = clients::Model::from_query_result(first, "")?;
     let mut secrets: Vec<client_secrets::Model> = Vec::new();
-    let mut links = Vec::with_capacity(rows.len());
     for row in &rows {
         if let Some(id) = row.try_get::<Option<Uuid>>("", "secret_id")? {
             if !secrets.iter().any(|s| s.id == id) {
@@ -219,17 +204,12 @@ pub async fn find_for_authentication(
                 });
             }
         }
-        let role: Option<String> = row.try_get("", "client_role")?;
-        let permission: Option<String> = row.try_get("", "client_permission")?;
-        if let Some(role) = role {
-            links.push((role, permission));
-        }
     }
     secrets.sort_by_key(|s| std::cmp::Reverse(s.id));
     Ok(Some(ForAuthentication {
         client,
         secrets,
-        grants: super::role_links::grants_from(links),
+        grants: super::role_links::grants_from_lists(first, "client_roles", "client_permissions")?,
     }))
 }
 

@@ -1,11 +1,12 @@
 //! A user-owned credential (API key or PAT), its owner and the owner's grants in
 //! one database round trip: the query behind every cold resolution.
 
-use entity::{role_permissions, user_roles, users};
+use entity::users;
 use sea_orm::sea_query::{Alias, Asterisk, Expr, Query};
 use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult};
 
-use super::role_links::grants_from;
+use super::role_links::grants_from_lists;
+use super::users::LINKS;
 use super::StoreError;
 use crate::domain::Grants;
 
@@ -16,7 +17,8 @@ pub struct Owned<M> {
 }
 
 /// Finds the credential of table `E` whose `digest_col` is `digest`, joined with
-/// its owner (through `user_col`) and the owner's roles and permissions.
+/// its owner (through `user_col`), with the owner's roles and permissions
+/// aggregated into two columns: one row.
 pub async fn find_by_digest<E>(
     db: &impl ConnectionTrait,
     digest_col: E::Column,
@@ -46,41 +48,29 @@ where
         let (expr, alias) = owner_column(column, alias);
         query.expr_as(expr, alias);
     }
+    let owner_id = (users::Entity, users::Column::Id);
     query
         .expr_as(
-            Expr::col((user_roles::Entity, user_roles::Column::RoleName)),
-            Alias::new("owner_role"),
+            LINKS.roles_of(Expr::col(owner_id)),
+            Alias::new("owner_roles"),
         )
         .expr_as(
-            Expr::col((
-                role_permissions::Entity,
-                role_permissions::Column::Permission,
-            )),
-            Alias::new("owner_permission"),
+            LINKS.permissions_of(Expr::col(owner_id)),
+            Alias::new("owner_permissions"),
         )
         .from(table)
         .inner_join(
             users::Entity,
             Expr::col((users::Entity, users::Column::Id)).equals((table, user_col)),
         )
-        .left_join(
-            user_roles::Entity,
-            Expr::col((user_roles::Entity, user_roles::Column::UserId))
-                .equals((users::Entity, users::Column::Id)),
-        )
-        .left_join(
-            role_permissions::Entity,
-            Expr::col((role_permissions::Entity, role_permissions::Column::RoleName))
-                .equals((user_roles::Entity, user_roles::Column::RoleName)),
-        )
         .and_where(Expr::col((table, digest_col)).eq(digest.to_vec()));
-    let rows = db
-        .query_all(db.get_database_backend().build(&query))
-        .await?;
-    let Some(first) = rows.first() else {
+    let Some(first) = db
+        .query_one(db.get_database_backend().build(&query))
+        .await?
+    else {
         return Ok(None);
     };
-    let credential = E::Model::from_query_result(first, "")?;
+    let credential = E::Model::from_query_result(&first, "")?;
     let owner = users::Model {
         id: first.try_get("", "owner_id")?,
         username: first.try_get("", "owner_username")?,
@@ -91,17 +81,9 @@ where
         created_at: first.try_get("", "owner_created_at")?,
         updated_at: first.try_get("", "owner_updated_at")?,
     };
-    let mut links = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let role: Option<String> = row.try_get("", "owner_role")?;
-        let permission: Option<String> = row.try_get("", "owner_permission")?;
-        if let Some(role) = role {
-            links.push((role, permission));
-        }
-    }
     Ok(Some(Owned {
         credential,
         owner,
-        grants: grants_from(links),
+        grants: grants_from_lists(&first, "owner_roles", "owner_permissions")?,
     }))
 }

@@ -4,8 +4,10 @@
 use std::collections::HashMap;
 
 use entity::role_permissions;
-use sea_orm::sea_query::Query;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Alias, Expr, Func, Query, SelectStatement, SimpleExpr};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect,
+};
 use uuid::Uuid;
 
 use super::StoreError;
@@ -73,35 +75,95 @@ impl<E: EntityTrait> RoleLinks<E> {
 
     /// The principal's roles and the union of their permissions, in one query.
     pub async fn grants(&self, db: &impl ConnectionTrait, id: Uuid) -> Result<Grants, StoreError> {
-        let rows: Vec<(String, Option<String>)> = E::find()
-            .select_only()
-            .column(self.role)
-            .column(role_permissions::Column::Permission)
-            .join(
-                sea_orm::JoinType::LeftJoin,
-                E::belongs_to(role_permissions::Entity)
-                    .from(self.role)
-                    .to(role_permissions::Column::RoleName)
-                    .into(),
-            )
-            .filter(self.principal.eq(id))
-            .into_tuple()
-            .all(db)
-            .await?;
-        Ok(grants_from(rows))
+        let query = Query::select()
+            .expr_as(self.roles_of(id), Alias::new("roles"))
+            .expr_as(self.permissions_of(id), Alias::new("permissions"))
+            .to_owned();
+        match db
+            .query_one(db.get_database_backend().build(&query))
+            .await?
+        {
+            Some(row) => grants_from_lists(&row, "roles", "permissions"),
+            None => Ok(Grants::default()),
+        }
     }
 }
 
-/// Grants from (role, permission) rows of a join; a role without permissions comes with `None`.
-pub fn grants_from(rows: Vec<(String, Option<String>)>) -> Grants {
-    let mut roles: Vec<String> = rows.iter().map(|(role, _)| role.clone()).collect();
+/// Space-separated lists: neither a role name nor a scope token holds a space.
+const SEPARATOR: &str = " ";
+
+/// `string_agg(column, ' ')`, which PostgreSQL and SQLite (3.44 and later) both know.
+fn space_separated(column: SimpleExpr) -> SimpleExpr {
+    Func::cust(Alias::new("string_agg"))
+        .arg(column)
+        .arg(SEPARATOR)
+        .into()
+}
+
+/// The sub-selects that put a principal's grants into the one row of a lookup:
+/// no row per role and permission to fetch, copy and merge on the hot path.
+impl<E: EntityTrait> RoleLinks<E> {
+    /// `(SELECT string_agg(role, ' ') FROM links WHERE principal = <principal>)`;
+    /// `principal` is a column of the outer query or an id.
+    pub fn roles_of(&self, principal: impl Into<SimpleExpr>) -> SimpleExpr {
+        let select = Query::select()
+            .expr(space_separated(Expr::col((E::default(), self.role)).into()))
+            .from(E::default())
+            .and_where(Expr::col((E::default(), self.principal)).eq(principal))
+            .to_owned();
+        sub_select(select)
+    }
+
+    /// `(SELECT string_agg(permission, ' ') FROM links JOIN role_permissions …)`:
+    /// the union of the permissions of the principal's roles (with repeats).
+    pub fn permissions_of(&self, principal: impl Into<SimpleExpr>) -> SimpleExpr {
+        let permission = (
+            role_permissions::Entity,
+            role_permissions::Column::Permission,
+        );
+        let select = Query::select()
+            .expr(space_separated(Expr::col(permission).into()))
+            .from(E::default())
+            .inner_join(
+                role_permissions::Entity,
+                Expr::col((role_permissions::Entity, role_permissions::Column::RoleName))
+                    .equals((E::default(), self.role)),
+            )
+            .and_where(Expr::col((E::default(), self.principal)).eq(principal))
+            .to_owned();
+        sub_select(select)
+    }
+}
+
+/// A select as a scalar expression: `(SELECT …)`.
+fn sub_select(select: SelectStatement) -> SimpleExpr {
+    SimpleExpr::SubQuery(None, Box::new(select.into_sub_query_statement()))
+}
+
+/// Grants from the two columns [`RoleLinks::roles_of`] and
+/// [`RoleLinks::permissions_of`] were selected as.
+pub fn grants_from_lists(
+    row: &QueryResult,
+    roles_column: &str,
+    permissions_column: &str,
+) -> Result<Grants, StoreError> {
+    let roles: Option<String> = row.try_get("", roles_column)?;
+    let permissions: Option<String> = row.try_get("", permissions_column)?;
+    let mut roles: Vec<String> = roles
+        .as_deref()
+        .unwrap_or_default()
+        .split(SEPARATOR)
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned)
+        .collect();
     roles.sort();
     roles.dedup();
     // Stored permissions were validated on the way in; one that no longer parses grants nothing.
-    let permissions = rows
-        .iter()
-        .filter_map(|(_, p)| p.as_deref())
+    let permissions = permissions
+        .as_deref()
+        .unwrap_or_default()
+        .split(SEPARATOR)
         .filter_map(|p| Scope::parse(p).ok())
         .collect();
-    Grants { roles, permissions }
+    Ok(Grants { roles, permissions })
 }

@@ -263,7 +263,7 @@ pub async fn lock_holders(db: &impl ConnectionTrait, role: &str) -> Result<(), S
     Ok(())
 }
 
-const LINKS: RoleLinks<user_roles::Entity> = RoleLinks {
+pub(super) const LINKS: RoleLinks<user_roles::Entity> = RoleLinks {
     principal: user_roles::Column::UserId,
     role: user_roles::Column::RoleName,
 };
