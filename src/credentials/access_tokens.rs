@@ -54,7 +54,7 @@ pub async fn inspect(
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<Inspection, AuthnError> {
-    let db = deps.db.read();
+    let db = deps.db.lookup();
     let claims = verified(deps, db, token, now).await?;
     if revoked_jtis::is_revoked(db, &claims.jti).await? {
         return Err(AuthnError::Ended);
@@ -89,7 +89,7 @@ async fn client_principal(
     if claims.sub != claims.client_id {
         return Err(AuthnError::Unauthenticated);
     }
-    let db = deps.db.read();
+    let db = deps.db.lookup();
     // One round trip: the client with its grants.
     let clients::ForAuthentication { client, grants, .. } =
         clients::find_for_authentication(db, &claims.client_id, deps.clock.now())
@@ -124,7 +124,7 @@ async fn user_session_principal(
     claims: &AccessTokenClaims,
     now: DateTime<Utc>,
 ) -> Result<Principal, AuthnError> {
-    let db = deps.db.read();
+    let db = deps.db.lookup();
     let user_id = Uuid::parse_str(&claims.sub).map_err(|_| AuthnError::Unauthenticated)?;
     let family_id = claims
         .sid

@@ -5,6 +5,8 @@
 //! use of a credential is written and audited at once — or, while the database
 //! cannot write, with the next batch: a bookkeeping write never makes a valid
 //! credential fail, and a batch that cannot be written is kept for the next one.
+//! Uses are recorded by the lookups that read the database, not by answers from
+//! the credential cache, so a time is behind by at most the cache's maximum age.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -48,7 +48,7 @@ pub async fn inspect<K: UserBound>(
         owner,
         grants,
     } = owned::find_by_digest::<K::Entity>(
-        deps.db.read(),
+        deps.db.lookup(),
         K::DIGEST,
         K::USER_ID,
         secret.digest().as_bytes(),

@@ -64,15 +64,6 @@ impl CredentialKind {
             other => other.audit_target(),
         }
     }
-
-    /// Whether the credential acts for a user and is presented to Trident and to
-    /// resource servers as a bearer credential, so that its uses are counted.
-    pub const fn is_counted(self) -> bool {
-        matches!(
-            self,
-            CredentialKind::ApiKey | CredentialKind::PersonalAccessToken
-        )
-    }
 }
 
 /// A stored credential, by kind and row id.

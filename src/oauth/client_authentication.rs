@@ -174,7 +174,7 @@ pub async fn authenticate(
     source_ip: Option<&str>,
 ) -> Result<Authenticated, ClientAuthError> {
     let now = deps.credentials.clock.now();
-    let db = deps.credentials.db.read();
+    let db = deps.credentials.db.lookup();
     // A client_id we could never have issued is unknown without asking the database
     // (PostgreSQL refuses NUL in text); the rest of the work below is still done.
     let plausible = client_id.len() <= 64 && !client_id.contains('\0');

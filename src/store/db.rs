@@ -1,7 +1,9 @@
 //! Connections. SQLite gets one writer connection and a pool of readers (WAL):
 //! writes are serialised in-process, so a read-then-write transaction can never
 //! fail with SQLITE_BUSY_SNAPSHOT, and reads never wait for writes. PostgreSQL
-//! uses one pool for both.
+//! uses one pool for both. The point lookups behind authentication have their
+//! own connection: on SQLite they run on the calling thread
+//! ([`super::inline_sqlite`]); on PostgreSQL it is the same pool.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -16,6 +18,8 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Connection as _, Executor as _};
+
+use super::inline_sqlite::InlineReader;
 
 /// Which database, where, and how many connections.
 #[derive(Debug, Clone)]
@@ -43,6 +47,7 @@ const PROBE_BYTES: usize = 64 * 1024;
 #[derive(Clone, Debug)]
 pub struct Db {
     read: DatabaseConnection,
+    lookup: DatabaseConnection,
     write: DatabaseConnection,
     /// The PostgreSQL pool, for LISTEN/NOTIFY; `None` on SQLite.
     postgres: Option<sqlx::PgPool>,
@@ -129,20 +134,27 @@ impl Db {
                     .await
                     .context("opening the SQLite database")?;
                 let write = SqlxSqliteConnector::from_sqlx_sqlite_pool(write_pool);
-                let read = if in_memory {
-                    write.clone()
+                let (read, lookup) = if in_memory {
+                    (write.clone(), write.clone())
                 } else {
                     let read_pool = SqlitePoolOptions::new()
                         .max_connections(settings.max_connections)
                         .acquire_timeout(ACQUIRE_TIMEOUT)
                         .test_before_acquire(false)
-                        .connect_with(options.create_if_missing(false))
+                        .connect_with(options.clone().create_if_missing(false))
                         .await
                         .context("opening SQLite readers")?;
-                    SqlxSqliteConnector::from_sqlx_sqlite_pool(read_pool)
+                    let lookup = InlineReader::connect(options.get_filename(), BUSY_TIMEOUT)
+                        .await
+                        .context("opening the SQLite lookup reader")?;
+                    (
+                        SqlxSqliteConnector::from_sqlx_sqlite_pool(read_pool),
+                        lookup,
+                    )
                 };
                 Ok(Self {
                     read,
+                    lookup,
                     write,
                     postgres: None,
                     node: uuid::Uuid::new_v4().to_string(),
@@ -165,6 +177,7 @@ impl Db {
                 let conn = SqlxPostgresConnector::from_sqlx_postgres_pool(pool.clone());
                 Ok(Self {
                     read: conn.clone(),
+                    lookup: conn.clone(),
                     write: conn,
                     postgres: Some(pool),
                     node: uuid::Uuid::new_v4().to_string(),
@@ -176,6 +189,12 @@ impl Db {
     /// For queries that only read.
     pub fn read(&self) -> &DatabaseConnection {
         &self.read
+    }
+
+    /// For the point lookups of authentication (by digest, by client id):
+    /// index probes, never scans; on SQLite they run on the calling thread.
+    pub fn lookup(&self) -> &DatabaseConnection {
+        &self.lookup
     }
 
     /// For writes, and transactions that read then write.
@@ -244,6 +263,7 @@ impl Db {
 
     pub async fn close(self) {
         let _ = self.read.close().await;
+        let _ = self.lookup.close().await;
         let _ = self.write.close().await;
     }
 }

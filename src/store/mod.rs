@@ -7,6 +7,7 @@ pub mod browser_sessions;
 pub mod clients;
 pub mod credential_rows;
 mod db;
+mod inline_sqlite;
 pub mod owned;
 pub mod personal_access_tokens;
 pub mod refresh_tokens;
@@ -107,6 +108,8 @@ pub fn retry_after(err: &DbErr) -> Option<u64> {
         DbErr::Conn(RuntimeErr::SqlxError(e))
         | DbErr::Exec(RuntimeErr::SqlxError(e))
         | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        // The inline SQLite reader's busy, locked, full, I/O and open failures.
+        DbErr::Conn(RuntimeErr::Internal(_)) => return Some(SOON),
         _ => return None,
     };
     match sqlx_error {

@@ -10,6 +10,7 @@ mod database_tls;
 mod escalation;
 mod grants;
 mod helpers;
+mod inline_lookups;
 mod introspection;
 mod jwt;
 mod m2m;
