@@ -144,7 +144,7 @@ impl Db {
                         .connect_with(options.clone().create_if_missing(false))
                         .await
                         .context("opening SQLite readers")?;
-                    let lookup = InlineReader::connect(options.get_filename(), BUSY_TIMEOUT)
+                    let lookup = InlineReader::connect(options.get_filename())
                         .await
                         .context("opening the SQLite lookup reader")?;
                     (

@@ -37,25 +37,25 @@ use uuid::Uuid;
 const KEEP_IDLE: usize = 8;
 /// Prepared statements cached per connection: the lookups are a handful of shapes.
 const STATEMENT_CACHE: usize = 32;
+/// How long a lookup waits for a lock. A WAL reader waits only in rare cases
+/// (another connection recovering the WAL index); the thread waiting here is a
+/// server worker serving other requests too, so it gives up soon and the
+/// request is answered 503 with `Retry-After` instead.
+const BUSY_TIMEOUT: Duration = Duration::from_millis(250);
 
 /// Runs read-only queries on the calling thread; see the module comment.
 #[derive(Debug)]
 pub struct InlineReader {
     path: PathBuf,
-    busy_timeout: Duration,
     idle: Mutex<Vec<Connection>>,
 }
 
 impl InlineReader {
     /// A sea-orm connection whose queries run in place on the database file at
     /// `path` (which must exist, in WAL mode). It only reads.
-    pub async fn connect(
-        path: &Path,
-        busy_timeout: Duration,
-    ) -> anyhow::Result<DatabaseConnection> {
+    pub async fn connect(path: &Path) -> anyhow::Result<DatabaseConnection> {
         let reader = Self {
             path: path.to_owned(),
-            busy_timeout,
             idle: Mutex::new(Vec::new()),
         };
         // A file that cannot be opened fails the start, not the first request.
@@ -70,7 +70,7 @@ impl InlineReader {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
             | OpenFlags::SQLITE_OPEN_URI;
         let conn = Connection::open_with_flags(&self.path, flags)?;
-        conn.busy_timeout(self.busy_timeout)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         // Read-write only so that a WAL reader may create the shared-memory
         // file; this connection never writes.
         conn.pragma_update(None, "query_only", true)?;
@@ -202,20 +202,28 @@ impl Declared {
         let Some(declared) = declared else {
             return Self::Unknown;
         };
-        let declared = declared.to_ascii_lowercase();
-        match declared.as_str() {
-            "uuid_text" | "uuid" => Self::Uuid,
-            "boolean" | "bool" => Self::Bool,
-            "bigint" | "big_integer" => Self::BigInt,
-            "integer" | "int" => Self::Int,
-            t if t.starts_with("timestamp") || t.starts_with("datetime") => Self::Time,
-            t if t.starts_with("blob") || t.starts_with("binary") || t.starts_with("varbinary") => {
-                Self::Bytes
-            }
-            t if t.starts_with("varchar") || t.starts_with("text") || t.starts_with("char") => {
-                Self::Text
-            }
-            _ => Self::Unknown,
+        let is = |name: &str| declared.eq_ignore_ascii_case(name);
+        let starts = |prefix: &str| {
+            declared
+                .get(..prefix.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+        };
+        if is("uuid_text") || is("uuid") {
+            Self::Uuid
+        } else if is("boolean") || is("bool") {
+            Self::Bool
+        } else if is("bigint") || is("big_integer") {
+            Self::BigInt
+        } else if is("integer") || is("int") {
+            Self::Int
+        } else if starts("timestamp") || starts("datetime") {
+            Self::Time
+        } else if starts("blob") || starts("binary") || starts("varbinary") {
+            Self::Bytes
+        } else if starts("varchar") || starts("text") || starts("char") {
+            Self::Text
+        } else {
+            Self::Unknown
         }
     }
 
@@ -309,5 +317,88 @@ fn db_err(err: rusqlite::Error) -> DbErr {
         DbErr::Conn(err)
     } else {
         DbErr::Query(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::ffi;
+
+    use super::*;
+    use crate::store::retry_after;
+
+    fn failure(code: i32) -> DbErr {
+        db_err(rusqlite::Error::SqliteFailure(ffi::Error::new(code), None))
+    }
+
+    #[test]
+    fn a_database_that_cannot_serve_now_is_answered_503_and_a_wrong_query_is_not() {
+        for code in [
+            ffi::SQLITE_BUSY,
+            ffi::SQLITE_LOCKED,
+            ffi::SQLITE_NOMEM,
+            ffi::SQLITE_READONLY,
+            ffi::SQLITE_IOERR,
+            ffi::SQLITE_FULL,
+            ffi::SQLITE_CANTOPEN,
+        ] {
+            assert_eq!(retry_after(&failure(code)), Some(1), "code {code}");
+        }
+        for code in [
+            ffi::SQLITE_ERROR,
+            ffi::SQLITE_MISMATCH,
+            ffi::SQLITE_CONSTRAINT,
+        ] {
+            assert_eq!(retry_after(&failure(code)), None, "code {code}");
+        }
+    }
+
+    #[test]
+    fn declared_types_say_which_value_the_models_expect() {
+        let read =
+            |declared: Option<&str>, stored: ValueRef<'_>| Declared::of(declared).read(stored);
+        let id = Uuid::new_v4();
+        assert!(
+            matches!(read(Some("uuid_text"), ValueRef::Blob(id.as_bytes())), Ok(Value::Uuid(Some(u))) if *u == id)
+        );
+        assert!(matches!(
+            read(Some("UUID_TEXT"), ValueRef::Null),
+            Ok(Value::Uuid(None))
+        ));
+        assert!(matches!(
+            read(Some("boolean"), ValueRef::Integer(1)),
+            Ok(Value::Bool(Some(true)))
+        ));
+        assert!(matches!(
+            read(Some("bigint"), ValueRef::Integer(7)),
+            Ok(Value::BigInt(Some(7)))
+        ));
+        assert!(matches!(
+            read(Some("blob(1)"), ValueRef::Blob(b"d")),
+            Ok(Value::Bytes(Some(_)))
+        ));
+        assert!(matches!(
+            read(None, ValueRef::Integer(3)),
+            Ok(Value::Int(Some(3)))
+        ));
+        assert!(matches!(
+            read(None, ValueRef::Null),
+            Ok(Value::String(None))
+        ));
+        let time = read(
+            Some("timestamp_with_timezone_text"),
+            ValueRef::Text(b"2026-12-04T20:00:00.123456789+00:00"),
+        );
+        assert!(
+            matches!(time, Ok(Value::ChronoDateTimeUtc(Some(t))) if t.timestamp_subsec_nanos() == 123_456_789)
+        );
+        // A value of the wrong kind is an error, never a silently different value.
+        assert!(read(Some("uuid_text"), ValueRef::Blob(b"short")).is_err());
+        assert!(read(Some("boolean"), ValueRef::Text(b"yes")).is_err());
+        assert!(read(
+            Some("timestamp_with_timezone_text"),
+            ValueRef::Text(b"soon")
+        )
+        .is_err());
     }
 }
