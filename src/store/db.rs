@@ -191,8 +191,11 @@ impl Db {
         &self.read
     }
 
-    /// For the point lookups of authentication (by digest, by client id):
-    /// index probes, never scans; on SQLite they run on the calling thread.
+    /// For the point lookups of authentication (by digest, by client id, the
+    /// few signing keys): index probes and tiny tables, never scans of a
+    /// growing one; on SQLite they run on the calling thread. Reads only, by
+    /// column name (rows come back as maps, so not `into_tuple`), and never in
+    /// a transaction: the SQLite connection's `begin` does nothing.
     pub fn lookup(&self) -> &DatabaseConnection {
         &self.lookup
     }

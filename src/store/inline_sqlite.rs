@@ -21,14 +21,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 use sea_orm::{
-    Database, DatabaseConnection, DbBackend, DbErr, ProxyDatabaseTrait, ProxyExecResult, ProxyRow,
-    RuntimeErr, Statement, Value,
+    ConnAcquireErr, Database, DatabaseConnection, DbBackend, DbErr, ProxyDatabaseTrait,
+    ProxyExecResult, ProxyRow, RuntimeErr, Statement, Value,
 };
 use uuid::Uuid;
 
@@ -42,12 +42,21 @@ const STATEMENT_CACHE: usize = 32;
 /// server worker serving other requests too, so it gives up soon and the
 /// request is answered 503 with `Retry-After` instead.
 const BUSY_TIMEOUT: Duration = Duration::from_millis(250);
+/// A connection is closed after this long, as sqlx retires its own: a database
+/// file replaced under the server (a restore) is read within this time.
+const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
 
 /// Runs read-only queries on the calling thread; see the module comment.
 #[derive(Debug)]
 pub struct InlineReader {
     path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    idle: Mutex<Vec<Opened>>,
+}
+
+#[derive(Debug)]
+struct Opened {
+    conn: Connection,
+    at: Instant,
 }
 
 impl InlineReader {
@@ -65,7 +74,7 @@ impl InlineReader {
         Ok(Database::connect_proxy(DbBackend::Sqlite, proxy).await?)
     }
 
-    fn open(&self) -> rusqlite::Result<Connection> {
+    fn open(&self) -> rusqlite::Result<Opened> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
             | OpenFlags::SQLITE_OPEN_URI;
@@ -75,26 +84,29 @@ impl InlineReader {
         // file; this connection never writes.
         conn.pragma_update(None, "query_only", true)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        Ok(conn)
+        Ok(Opened {
+            conn,
+            at: Instant::now(),
+        })
     }
 
-    fn give_back(&self, conn: Connection) {
+    fn give_back(&self, opened: Opened) {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        if idle.len() < KEEP_IDLE {
-            idle.push(conn);
+        if idle.len() < KEEP_IDLE && opened.at.elapsed() < MAX_LIFETIME {
+            idle.push(opened);
         }
     }
 
     fn rows(&self, statement: &Statement) -> Result<Vec<ProxyRow>, DbErr> {
         let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let conn = match idle {
-            Some(conn) => conn,
+        let opened = match idle {
+            Some(opened) => opened,
             None => self.open().map_err(db_err)?,
         };
-        let rows = query(&conn, statement);
+        let rows = query(&opened.conn, statement);
         // A connection is stateless between lookups (no transaction is ever
         // opened on it), so even one whose query failed serves the next.
-        self.give_back(conn);
+        self.give_back(opened);
         rows
     }
 }
@@ -114,6 +126,13 @@ impl ProxyDatabaseTrait for InlineReader {
 
 fn query(conn: &Connection, statement: &Statement) -> Result<Vec<ProxyRow>, DbErr> {
     let mut prepared = conn.prepare_cached(&statement.sql).map_err(db_err)?;
+    if !prepared.readonly() {
+        // A write sent here by mistake (an `INSERT … RETURNING` is a query to
+        // sea-orm) is a programming error, not an unavailable database.
+        return Err(DbErr::Custom(
+            "the inline SQLite reader only reads; writes go through the writer".into(),
+        ));
+    }
     if let Some(values) = &statement.values {
         for (i, value) in values.0.iter().enumerate() {
             prepared
@@ -297,26 +316,22 @@ fn parse_time(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.and_utc())
 }
 
-/// A driver error as sea-orm's: what [`super::retry_after`] must answer 503 for
-/// (busy, locked, out of memory or disk, I/O, cannot open) is a connection error.
+/// A driver error as sea-orm's, in the classes [`super::retry_after`] answers
+/// 503 for: a lock not granted within the busy timeout is retried soon (as an
+/// acquire timeout), storage that cannot serve (out of memory or disk, I/O,
+/// cannot open) later (a connection error); anything else is the statement's fault.
 fn db_err(err: rusqlite::Error) -> DbErr {
-    let unavailable = matches!(
-        err.sqlite_error_code(),
+    match err.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)
+        }
         Some(
-            ErrorCode::DatabaseBusy
-                | ErrorCode::DatabaseLocked
-                | ErrorCode::OutOfMemory
-                | ErrorCode::ReadOnly
-                | ErrorCode::SystemIoFailure
-                | ErrorCode::DiskFull
-                | ErrorCode::CannotOpen
-        )
-    );
-    let err = RuntimeErr::Internal(format!("SQLite: {err}"));
-    if unavailable {
-        DbErr::Conn(err)
-    } else {
-        DbErr::Query(err)
+            ErrorCode::OutOfMemory
+            | ErrorCode::SystemIoFailure
+            | ErrorCode::DiskFull
+            | ErrorCode::CannotOpen,
+        ) => DbErr::Conn(RuntimeErr::Internal(format!("SQLite: {err}"))),
+        _ => DbErr::Query(RuntimeErr::Internal(format!("SQLite: {err}"))),
     }
 }
 
@@ -333,21 +348,23 @@ mod tests {
 
     #[test]
     fn a_database_that_cannot_serve_now_is_answered_503_and_a_wrong_query_is_not() {
+        for code in [ffi::SQLITE_BUSY, ffi::SQLITE_LOCKED] {
+            assert_eq!(retry_after(&failure(code)), Some(1), "code {code}");
+        }
         for code in [
-            ffi::SQLITE_BUSY,
-            ffi::SQLITE_LOCKED,
             ffi::SQLITE_NOMEM,
-            ffi::SQLITE_READONLY,
             ffi::SQLITE_IOERR,
             ffi::SQLITE_FULL,
             ffi::SQLITE_CANTOPEN,
         ] {
-            assert_eq!(retry_after(&failure(code)), Some(1), "code {code}");
+            assert_eq!(retry_after(&failure(code)), Some(5), "code {code}");
         }
+        // READONLY too: this connection is query-only, so a write reaching it is a bug.
         for code in [
             ffi::SQLITE_ERROR,
             ffi::SQLITE_MISMATCH,
             ffi::SQLITE_CONSTRAINT,
+            ffi::SQLITE_READONLY,
         ] {
             assert_eq!(retry_after(&failure(code)), None, "code {code}");
         }

@@ -108,8 +108,9 @@ pub fn retry_after(err: &DbErr) -> Option<u64> {
         DbErr::Conn(RuntimeErr::SqlxError(e))
         | DbErr::Exec(RuntimeErr::SqlxError(e))
         | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
-        // The inline SQLite reader's busy, locked, full, I/O and open failures.
-        DbErr::Conn(RuntimeErr::Internal(_)) => return Some(SOON),
+        // The inline SQLite reader's storage failures (its lock timeouts are
+        // `ConnectionAcquire`): out of memory or disk, I/O, cannot open.
+        DbErr::Conn(RuntimeErr::Internal(_)) => return Some(LATER),
         _ => return None,
     };
     match sqlx_error {

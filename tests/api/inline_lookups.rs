@@ -9,9 +9,9 @@ use entity::{
     refresh_token_families, refresh_tokens, revoked_jtis, role_permissions, roles, signing_keys,
     user_roles, users,
 };
-use sea_orm::EntityTrait;
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Statement};
 use secrecy::SecretString;
-use serde_json::json;
+use serde_json::{json, Value};
 use trident::store::{self, DatabaseKind, DatabaseSettings, Db};
 
 use crate::helpers::{postgres_configured, spawn_app, utc_now};
@@ -49,6 +49,10 @@ async fn the_inline_sqlite_reader_reads_what_sqlx_reads() {
         .await;
     let user = app.seed_user(&[role.as_str()]).await;
     let auth = app.auth_for(&user).await;
+    // Nullable columns with values in them, not only NULLs: a key used once
+    // (last use), rotated (the new key's `rotated_from`, the old one's expiry),
+    // one revoked, a used PAT.
+    let mut keys = Vec::new();
     for body in [
         json!({"name": "live"}),
         json!({
@@ -60,7 +64,28 @@ async fn the_inline_sqlite_reader_reads_what_sqlx_reads() {
     ] {
         let response = app.post_json("/api/v1/api-keys", &auth, &body).await;
         assert_eq!(response.status(), 201, "{body}");
+        keys.push(response.json::<Value>().await.unwrap());
     }
+    let (live, narrow) = (&keys[0], &keys[1]);
+    let used = app
+        .get_me(&format!("Api-Key {}", live["key"].as_str().unwrap()))
+        .await;
+    assert_eq!(used.status(), 200);
+    let rotated = app
+        .post_json(
+            &format!("/api/v1/api-keys/{}/rotate", live["id"].as_str().unwrap()),
+            &auth,
+            &json!({"grace_seconds": 600}),
+        )
+        .await;
+    assert!(rotated.status().is_success(), "{}", rotated.status());
+    let revoked = app
+        .delete(
+            &format!("/api/v1/api-keys/{}", narrow["id"].as_str().unwrap()),
+            &auth,
+        )
+        .await;
+    assert!(revoked.status().is_success(), "{}", revoked.status());
     let response = app
         .post_json(
             "/api/v1/personal-access-tokens",
@@ -69,6 +94,11 @@ async fn the_inline_sqlite_reader_reads_what_sqlx_reads() {
         )
         .await;
     assert_eq!(response.status(), 201);
+    let pat: Value = response.json().await.unwrap();
+    let used = app
+        .get_me(&format!("Bearer {}", pat["token"].as_str().unwrap()))
+        .await;
+    assert_eq!(used.status(), 200);
     let client = app.seed_client_as(&admin, &[role.as_str()]).await;
     // A second secret with an expiry (the first one's grace period).
     let response = app
@@ -79,6 +109,25 @@ async fn the_inline_sqlite_reader_reads_what_sqlx_reads() {
         )
         .await;
     assert_eq!(response.status(), 201);
+    let response = app
+        .patch_json(
+            &format!("/api/v1/clients/{}", client.id),
+            &admin,
+            &json!({"access_token_ttl_seconds": 300}),
+        )
+        .await;
+    assert!(response.status().is_success(), "{}", response.status());
+    // A used refresh token and a revoked session (family).
+    let session = app.login_ok(&user.username, &user.password).await;
+    let refreshed = app
+        .refresh(session["refresh_token"].as_str().unwrap())
+        .await;
+    assert_eq!(refreshed.status(), 200);
+    let refreshed: Value = refreshed.json().await.unwrap();
+    let ended = app
+        .logout(refreshed["refresh_token"].as_str().unwrap())
+        .await;
+    assert!(ended.status().is_success(), "{}", ended.status());
     // A revoked JWT id: the user's own access token, revoked by its holder.
     let tokens = app.login_ok(&user.username, &user.password).await;
     let access = tokens["access_token"].as_str().unwrap();
@@ -111,6 +160,34 @@ async fn the_inline_sqlite_reader_reads_what_sqlx_reads() {
     same_rows::<refresh_tokens::Entity>(&db, "refresh_tokens").await;
     same_rows::<signing_keys::Entity>(&db, "signing_keys").await;
     same_rows::<revoked_jtis::Entity>(&db, "revoked_jtis").await;
+
+    let stored = api_keys::Entity::find().all(db.lookup()).await.unwrap();
+    for (what, present) in [
+        (
+            "a revocation",
+            stored.iter().any(|k| k.revoked_at.is_some()),
+        ),
+        (
+            "a rotation",
+            stored.iter().any(|k| k.rotated_from.is_some()),
+        ),
+        (
+            "a last use",
+            stored.iter().any(|k| k.last_used_at.is_some()),
+        ),
+        ("an expiry", stored.iter().any(|k| k.expires_at.is_some())),
+        ("scopes", stored.iter().any(|k| k.scopes.is_some())),
+    ] {
+        assert!(present, "the keys compared hold {what}, not only NULLs");
+    }
+    let families = refresh_token_families::Entity::find()
+        .all(db.lookup())
+        .await
+        .unwrap();
+    assert!(
+        families.iter().any(|f| f.revoked_at.is_some()),
+        "an ended session is compared"
+    );
 
     // The lookups, with what they bind.
     for key in api_keys::Entity::find().all(db.read()).await.unwrap() {
@@ -158,5 +235,22 @@ async fn the_inline_sqlite_reader_reads_what_sqlx_reads() {
         assert_eq!(inline.grants, through_sqlx.grants);
         assert_eq!(inline.secrets.len(), live, "secrets live at {at}");
     }
+    // A write sent to the lookup connection by mistake is refused as a bug
+    // (never executed, never a 503).
+    let write = db
+        .lookup()
+        .query_one(Statement::from_string(
+            DbBackend::Sqlite,
+            "INSERT INTO roles (name, description, builtin, created_at) \
+             VALUES ('sneaky', '', 0, '2026-01-01T00:00:00+00:00') RETURNING name",
+        ))
+        .await
+        .expect_err("the lookup connection only reads");
+    assert_eq!(store::retry_after(&write), None, "{write}");
+    let sneaky = roles::Entity::find_by_id("sneaky")
+        .one(db.read())
+        .await
+        .unwrap();
+    assert!(sneaky.is_none(), "nothing was written");
     db.close().await;
 }
