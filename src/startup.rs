@@ -295,9 +295,13 @@ fn api_one(pattern: &str, route: Route) -> Resource {
     api_resource(pattern).route(route)
 }
 
-/// The one route table.
+/// The one route table. actix tries resources in the order they are
+/// registered, and a pattern with a `{segment}` costs a regular-expression
+/// match: the protocol endpoints and the API (whose dynamic patterns sit inside
+/// the `/api/v1` scope, skipped by a prefix comparison) come before the web
+/// UI's pages, so a resource server's introspection or a worker's API call is
+/// matched without trying a page's pattern. No path is served by two of them.
 fn routes(cfg: &mut web::ServiceConfig) {
-    ui_routes(cfg);
     cfg.service(one("/healthz", web::get().to(ops::check_health)))
         .service(one("/readyz", web::get().to(ops::check_readiness)))
         .service(one("/metrics", web::get().to(ops::export_metrics)))
@@ -416,6 +420,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                     web::get().to(audit::list_audit_events),
                 )),
         );
+    ui_routes(cfg);
 }
 
 /// The web UI's pages: a GET shows, a POST (a form with its CSRF token) acts.
