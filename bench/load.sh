@@ -577,7 +577,8 @@ change_case() {
     new_database "$db" "$db-working-set"
     url=$DB_URL
     echo "bench: === $CASE ===" >&2
-    local cache_mb=${CACHE_MB:-$((WORKING_SET / 10 / 1400 + 1))}
+    # About 750 API keys a MiB (the cache's measured cost per entry, tests/cache_memory.rs).
+    local cache_mb=${CACHE_MB:-$((WORKING_SET / 10 / 750 + 1))}
     CACHE_MB=$cache_mb start_server "$url" true "$CASE_DIR/server.log"
     seed "$url" "$WORKING_SET" "$WORKING_SET"
     table_header "$CASE (cache ${cache_mb} MiB, about a tenth of the keys)"

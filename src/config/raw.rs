@@ -140,7 +140,7 @@ pub struct RawSettings {
     /// Cache resolved credentials in memory (each change forgets what it touched, on every node).
     #[arg(long, env = "TRIDENT_CREDENTIAL_CACHE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub credential_cache: bool,
-    /// Memory the credential cache may take, in MiB (about 1,200 credentials per MiB).
+    /// Memory the credential cache may take, in MiB (about 750 credentials per MiB).
     #[arg(
         long,
         env = "TRIDENT_CREDENTIAL_CACHE_MB",

@@ -31,12 +31,14 @@ fn text(s: &str) -> usize {
     }
 }
 
+/// A B-tree leaf of a set of `String`s: room for eleven keys and the node's
+/// own fields, allocated whole however few keys it holds.
+const BTREE_LEAF: usize = 11 * std::mem::size_of::<String>() + 16 + ALLOCATION;
+
 /// The heap behind a set of scopes and a list of roles.
 pub fn weigh_grants(scopes: &ScopeSet, roles: &[String]) -> usize {
-    let scopes: usize = scopes
-        .iter()
-        .map(|s| text(s.as_str()) + std::mem::size_of::<String>() + ALLOCATION)
-        .sum();
+    let scopes: usize = scopes.iter().count().div_ceil(11) * BTREE_LEAF
+        + scopes.iter().map(|s| text(s.as_str())).sum::<usize>();
     let roles: usize = roles
         .iter()
         .map(|r| text(r) + std::mem::size_of::<String>())
