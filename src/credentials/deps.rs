@@ -37,7 +37,7 @@ const BTREE_LEAF: usize = 11 * std::mem::size_of::<String>() + 16 + ALLOCATION;
 
 /// The heap behind a set of scopes and a list of roles.
 pub fn weigh_grants(scopes: &ScopeSet, roles: &[String]) -> usize {
-    let scopes: usize = scopes.iter().count().div_ceil(11) * BTREE_LEAF
+    let scopes: usize = scopes.len().div_ceil(11) * BTREE_LEAF
         + scopes.iter().map(|s| text(s.as_str())).sum::<usize>();
     let roles: usize = roles
         .iter()

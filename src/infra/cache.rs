@@ -55,14 +55,13 @@ const SLOTS: usize = 1 << 16;
 /// What a remembered refusal costs: its key, its times and the cache's own
 /// bookkeeping per entry.
 const REFUSAL_WEIGHT: u64 = 160;
-/// What an entry costs beyond its own fields and its value's heap: the headers
-/// of its two `Arc`s (entry and value), what the allocator keeps beside those
-/// and the dependency slots (16 bytes each), and `quick_cache`'s own per-entry
-/// bookkeeping (its slot, hash index and the ghost list of recently evicted
-/// keys). Measured, with the estimates of the values, by tests/cache_memory.rs:
-/// the configured size is what the cache takes.
-const ENTRY_OVERHEAD: u64 = 2 * (16 + 16) + 16 + BOOKKEEPING;
-const BOOKKEEPING: u64 = 160;
+/// What an entry costs beyond its own fields and its value's heap: two `Arc`
+/// headers (entry and value) and what the allocator keeps beside each of them
+/// and beside the dependency slots' allocation (16 bytes each), then 160 bytes
+/// of `quick_cache`'s own per-entry bookkeeping (its slot, hash index and the
+/// ghost list of recently evicted keys). Measured, with the estimates of the
+/// values, by tests/cache_memory.rs: the configured size is what the cache takes.
+const ENTRY_OVERHEAD: u64 = 2 * (16 + 16) + 16 + 160;
 /// What an accepted credential typically costs (sizes the cache's tables).
 const TYPICAL_WEIGHT: u64 = 1_300;
 /// The share of the cache's memory that refusals may take.

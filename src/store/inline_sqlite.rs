@@ -118,20 +118,20 @@ impl ProxyDatabaseTrait for InlineReader {
     }
 
     async fn execute(&self, _statement: Statement) -> Result<ProxyExecResult, DbErr> {
-        Err(DbErr::Custom(
-            "the inline SQLite reader only reads; writes go through the writer".into(),
-        ))
+        Err(writes_refused())
     }
+}
+
+/// A write sent here: a programming error, never an unavailable database.
+fn writes_refused() -> DbErr {
+    DbErr::Custom("the inline SQLite reader only reads; writes go through the writer".into())
 }
 
 fn query(conn: &Connection, statement: &Statement) -> Result<Vec<ProxyRow>, DbErr> {
     let mut prepared = conn.prepare_cached(&statement.sql).map_err(db_err)?;
     if !prepared.readonly() {
-        // A write sent here by mistake (an `INSERT … RETURNING` is a query to
-        // sea-orm) is a programming error, not an unavailable database.
-        return Err(DbErr::Custom(
-            "the inline SQLite reader only reads; writes go through the writer".into(),
-        ));
+        // An `INSERT … RETURNING` is a query to sea-orm.
+        return Err(writes_refused());
     }
     if let Some(values) = &statement.values {
         for (i, value) in values.0.iter().enumerate() {
